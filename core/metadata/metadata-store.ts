@@ -1,0 +1,86 @@
+/**
+ * The metadata store is the single source of truth for topics and for the order of the log.
+ * An agent writes a flush object first, then commits it here; the commit assigns offsets.
+ * Backends: SQLite (embedded default) and Redis (cluster). Offsets and timestamps are plain
+ * numbers: they stay far below 2^53 in practice and the arithmetic is on every hot path.
+ */
+export interface TopicInfo {
+  name: string;
+  /** UUID, canonical 8-4-4-4-12 lowercase hex. A topic re-created with the same name gets a new id. */
+  id: string;
+  partitions: number;
+  /** Only the configs set on this topic; defaults live in agent/topic-config-defaults.ts. */
+  configs: Record<string, string>;
+  createdAtMs: number;
+}
+
+export interface PartitionState {
+  logStartOffset: number;
+  /** The next offset to be assigned; the last committed record is highWatermark - 1. */
+  highWatermark: number;
+}
+
+/** One committed range of one partition, stored contiguously in one object. */
+export interface IndexEntry {
+  baseOffset: number;
+  /** Inclusive. */
+  lastOffset: number;
+  maxTimestamp: number;
+  objectKey: string;
+  byteStart: number;
+  byteLength: number;
+}
+
+/** One partition's part of a flush, before offsets are assigned. */
+export interface CommitChunk {
+  topic: string;
+  /** The topic id the agent validated against; a mismatch (topic deleted and re-created) fails the chunk. */
+  topicId: string;
+  partition: number;
+  /** How many offsets the chunk consumes: the sum of (lastOffsetDelta + 1) over its batches. */
+  offsetCount: number;
+  maxTimestamp: number;
+  byteStart: number;
+  byteLength: number;
+}
+
+export type CommitResult =
+  | { ok: true; topic: string; partition: number; baseOffset: number; logStartOffset: number }
+  | { ok: false; topic: string; partition: number; error: 'unknown_topic_or_partition' };
+
+export interface MetadataStore {
+  readonly kind: string;
+
+  createTopic(name: string, partitions: number, configs: Record<string, string>): Promise<TopicInfo>;
+  /** Removes the topic and its index; its objects are left for garbage collection. */
+  deleteTopic(name: string): Promise<void>;
+  getTopic(name: string): Promise<TopicInfo | null>;
+  listTopics(): Promise<TopicInfo[]>;
+  /** Grows the topic to totalPartitions (never shrinks). */
+  createPartitions(name: string, totalPartitions: number): Promise<TopicInfo>;
+  /**
+   * 'replace' sets the topic's configs to exactly `configs` (AlterConfigs semantics);
+   * 'incremental' applies each entry, a null value deleting the key.
+   */
+  setTopicConfigs(name: string, configs: Record<string, string | null>, mode: 'replace' | 'incremental'): Promise<TopicInfo>;
+
+  /** Records that an object is about to be written, so an object never committed can be found and deleted. */
+  registerPendingObject(objectKey: string): Promise<void>;
+  /**
+   * Commits a flush atomically across all its partitions: every chunk gets a base offset, or a
+   * chunk whose topic/partition is gone gets an error and the others still commit.
+   * Also marks the object as committed.
+   */
+  commitFlush(objectKey: string, objectSizeBytes: number, chunks: CommitChunk[]): Promise<CommitResult[]>;
+  getPartitionState(topic: string, partition: number): Promise<PartitionState | null>;
+  /** Index entries with lastOffset >= fromOffset and baseOffset >= ... in offset order, at most maxEntries. */
+  readIndex(topic: string, partition: number, fromOffset: number, maxEntries: number): Promise<IndexEntry[]>;
+  /** The first entry (lowest offset, not before log start) whose maxTimestamp >= timestampMs. */
+  findByTimestamp(topic: string, partition: number, timestampMs: number): Promise<IndexEntry | null>;
+  /** The entry holding the largest timestamp (the earliest such entry on ties). */
+  findMaxTimestamp(topic: string, partition: number): Promise<IndexEntry | null>;
+  /** Moves the log start offset forward (never back); returns the new log start offset. */
+  deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<number>;
+
+  close(): Promise<void>;
+}
