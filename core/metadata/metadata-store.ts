@@ -3,6 +3,9 @@
  * An agent writes a flush object first, then commits it here; the commit assigns offsets.
  * Backends: SQLite (embedded default) and Redis (cluster). Offsets and timestamps are plain
  * numbers: they stay far below 2^53 in practice and the arithmetic is on every hot path.
+ * The shared behaviour of all backends is pinned down by test/contracts/metadata-store-contract.ts.
+ * Errors: 'invalid_argument' for malformed input (bad topic name, partition count < 1, ...),
+ * 'not_found' for a topic or partition that does not exist, 'already_exists' for a duplicate create.
  */
 export interface TopicInfo {
   name: string;
@@ -51,12 +54,15 @@ export type CommitResult =
 export interface MetadataStore {
   readonly kind: string;
 
+  /** The cluster's id (Kafka style: 22 characters of URL-safe base64), created with the store and never changed. */
+  clusterId(): Promise<string>;
+
   createTopic(name: string, partitions: number, configs: Record<string, string>): Promise<TopicInfo>;
   /** Removes the topic and its index; its objects are left for garbage collection. */
   deleteTopic(name: string): Promise<void>;
   getTopic(name: string): Promise<TopicInfo | null>;
   listTopics(): Promise<TopicInfo[]>;
-  /** Grows the topic to totalPartitions (never shrinks). */
+  /** Grows the topic to totalPartitions; 'invalid_argument' unless it is more than the current count (as Kafka). */
   createPartitions(name: string, totalPartitions: number): Promise<TopicInfo>;
   /**
    * 'replace' sets the topic's configs to exactly `configs` (AlterConfigs semantics);
@@ -69,17 +75,27 @@ export interface MetadataStore {
   /**
    * Commits a flush atomically across all its partitions: every chunk gets a base offset, or a
    * chunk whose topic/partition is gone gets an error and the others still commit.
-   * Also marks the object as committed.
+   * Chunks of the same partition get consecutive offsets in the order given.
+   * Also marks the object as committed. The object must be pending (registered and not yet
+   * committed): 'not_found' if it is not registered (or GC already gave up on it), and
+   * 'already_exists' if it was committed before; in both cases nothing is committed.
    */
   commitFlush(objectKey: string, objectSizeBytes: number, chunks: CommitChunk[]): Promise<CommitResult[]>;
   getPartitionState(topic: string, partition: number): Promise<PartitionState | null>;
-  /** Index entries with lastOffset >= fromOffset and baseOffset >= ... in offset order, at most maxEntries. */
+  /**
+   * Index entries with lastOffset >= fromOffset (so the first one may start before fromOffset), in
+   * offset order, at most maxEntries. Entries wholly below the log start offset are never returned.
+   * This and the lookups below throw 'not_found' for an unknown topic or partition.
+   */
   readIndex(topic: string, partition: number, fromOffset: number, maxEntries: number): Promise<IndexEntry[]>;
   /** The first entry (lowest offset, not before log start) whose maxTimestamp >= timestampMs. */
   findByTimestamp(topic: string, partition: number, timestampMs: number): Promise<IndexEntry | null>;
   /** The entry holding the largest timestamp (the earliest such entry on ties). */
   findMaxTimestamp(topic: string, partition: number): Promise<IndexEntry | null>;
-  /** Moves the log start offset forward (never back); returns the new log start offset. */
+  /**
+   * Moves the log start offset forward (never back); returns the new log start offset.
+   * 'offset_out_of_range' if beforeOffset is beyond the high watermark.
+   */
   deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<number>;
 
   close(): Promise<void>;

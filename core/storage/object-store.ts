@@ -1,7 +1,15 @@
 /**
  * The object store holds Weir's log: immutable objects written once by a flush and read by
  * byte range. Backends: memory (tests), filesystem (embedded default) and S3 (cluster).
- * Every key comes from core/storage/paths.ts.
+ * Every key comes from core/storage/paths.ts and obeys core/storage/object-key.ts; a malformed
+ * key fails with WeirError('invalid_argument') on every backend. The shared behaviour of all
+ * backends is pinned down by test/contracts/object-store-contract.ts.
+ */
+
+/**
+ * Needs integers 0 <= start <= end ('invalid_argument' otherwise). Like an HTTP range GET, a
+ * range reaching past the end of the object returns only the bytes that exist (possibly none),
+ * so a caller that needs an exact length checks the length it got.
  */
 export interface ByteRange {
   /** First byte, inclusive. */

@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+/**
+ * The `weir` command. Subcommands live in their own files; this file only dispatches and turns
+ * usage errors into one line on stderr and exit code 2.
+ */
+import { UsageError } from './flags.js';
+
+const usage = `usage: weir <command> [flags]
+
+commands:
+  agent                          run an agent (Kafka protocol on --host:--port)
+  topics create|list|describe|delete   manage topics on a running agent
+
+Run "weir <command> --help" for a command's flags.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'agent':
+      return (await import('./agent-command.js')).agentCommand(rest);
+    case 'topics':
+      return (await import('./topics-command.js')).topicsCommand(rest);
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(`${usage}\n`);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)} (try weir --help)`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof UsageError) {
+      process.stderr.write(`weir: ${e.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`weir: ${(e as Error)?.message ?? String(e)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,88 @@
+/**
+ * The agent's settings, their defaults and their flags. Every bound the agent enforces is here,
+ * with its unit last in the name.
+ */
+import { parseFlags, UsageError, type FlagDef } from './cli/flags.js';
+
+export interface AgentConfig {
+  host: string;
+  port: number;
+  /** Host and port put in Metadata responses; defaults to host:port (the bound port when port is 0). */
+  advertisedHost?: string;
+  advertisedPort?: number;
+  dataDir: string;
+  nodeId: number;
+  lingerMs: number;
+  flushBytes: number;
+  /** Produce bytes accepted but not yet flushed; past this the agent stops reading sockets. */
+  pendingBytesMax: number;
+  /** Flush objects being written at once; commits still happen in flush order. */
+  flushesInFlightMax: number;
+  requestBytesMax: number;
+  inFlightPerConnectionMax: number;
+  connectionsMax: number;
+  cacheBytesMax: number;
+  autoCreateTopics: boolean;
+  defaultPartitions: number;
+  /** Upper bound on a Fetch's max wait, whatever the client asks. */
+  fetchWaitMaxMs: number;
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+}
+
+const MiB = 1024 * 1024;
+
+export const agentFlags: Readonly<Record<string, FlagDef>> = {
+  host: { type: 'string', default: '127.0.0.1', description: 'interface to listen on' },
+  port: { type: 'int', default: 9092, min: 0, max: 65535, description: 'port to listen on (0 picks a free one)' },
+  'advertised-listener': { type: 'string', description: 'host:port given to clients in Metadata' },
+  'data-dir': { type: 'string', default: './weir-data', description: 'folder for the object store and the SQLite metadata' },
+  'node-id': { type: 'int', default: 0, min: 0, max: 2 ** 31 - 1, description: 'this agent\'s broker id' },
+  'linger-ms': { type: 'int', default: 250, min: 0, max: 60_000, description: 'how long produce requests are batched before a flush' },
+  'flush-bytes': { type: 'bytes', default: 8 * MiB, min: 1024, max: 1024 * MiB, description: 'flush as soon as this many bytes are pending' },
+  'pending-bytes-max': { type: 'bytes', description: 'produce bytes held before sockets are paused (default 4 x flush-bytes)' },
+  'flushes-in-flight-max': { type: 'int', default: 4, min: 1, max: 64, description: 'flush objects written concurrently' },
+  'request-bytes-max': { type: 'bytes', default: 100 * MiB, min: 1024, max: 1024 * MiB, description: 'largest request frame accepted' },
+  'in-flight-per-connection-max': { type: 'int', default: 64, min: 1, max: 10_000, description: 'requests processed at once per connection' },
+  'connections-max': { type: 'int', default: 10_000, min: 1, max: 1_000_000, description: 'open client connections' },
+  'cache-bytes-max': { type: 'bytes', default: 256 * MiB, min: 0, max: 64 * 1024 * MiB, description: 'memory for cached log bytes' },
+  'auto-create-topics': { type: 'bool', default: true, description: 'create unknown topics on Metadata and Produce' },
+  'default-partitions': { type: 'int', default: 1, min: 1, max: 100_000, description: 'partitions of auto-created topics' },
+  'fetch-wait-max-ms': { type: 'int', default: 30_000, min: 0, max: 600_000, description: 'cap on a Fetch long poll' },
+  'log-level': { type: 'string', default: 'info', oneOf: ['error', 'warn', 'info', 'debug'], description: 'log verbosity (stderr)' },
+};
+
+export function agentConfigFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const { flags: f } = parseFlags(argv, agentFlags, env);
+  const flushBytes = f['flush-bytes'] as number;
+  const cfg: AgentConfig = {
+    host: f.host as string,
+    port: f.port as number,
+    dataDir: f['data-dir'] as string,
+    nodeId: f['node-id'] as number,
+    lingerMs: f['linger-ms'] as number,
+    flushBytes,
+    pendingBytesMax: (f['pending-bytes-max'] as number | undefined) ?? Math.max(4 * flushBytes, 32 * MiB),
+    flushesInFlightMax: f['flushes-in-flight-max'] as number,
+    requestBytesMax: f['request-bytes-max'] as number,
+    inFlightPerConnectionMax: f['in-flight-per-connection-max'] as number,
+    connectionsMax: f['connections-max'] as number,
+    cacheBytesMax: f['cache-bytes-max'] as number,
+    autoCreateTopics: f['auto-create-topics'] as boolean,
+    defaultPartitions: f['default-partitions'] as number,
+    fetchWaitMaxMs: f['fetch-wait-max-ms'] as number,
+    logLevel: f['log-level'] as AgentConfig['logLevel'],
+  };
+  const adv = f['advertised-listener'] as string | undefined;
+  if (adv !== undefined) {
+    const m = /^(.+):(\d{1,5})$/.exec(adv);
+    if (!m || Number(m[2]) > 65535) throw new UsageError(`invalid value ${JSON.stringify(adv)} for --advertised-listener: expected host:port`);
+    cfg.advertisedHost = m[1]!;
+    cfg.advertisedPort = Number(m[2]);
+  }
+  return cfg;
+}
+
+/** Defaults, for tests and embedding. */
+export function defaultAgentConfig(overrides: Partial<AgentConfig> = {}): AgentConfig {
+  return { ...agentConfigFromArgs([], {}), ...overrides };
+}

@@ -1,0 +1,39 @@
+/**
+ * The handler registry: one entry per Kafka API the agent serves. ApiVersions advertises
+ * exactly this list, so adding an API is adding its handler file and one line here.
+ */
+import type { Handler } from '../handler.js';
+import { alterConfigsHandler } from './alter-configs.js';
+import { apiVersionsHandler, setApiVersionsRegistry } from './api-versions.js';
+import { createPartitionsHandler } from './create-partitions.js';
+import { createTopicsHandler } from './create-topics.js';
+import { deleteRecordsHandler } from './delete-records.js';
+import { deleteTopicsHandler } from './delete-topics.js';
+import { describeClusterHandler } from './describe-cluster.js';
+import { describeConfigsHandler } from './describe-configs.js';
+import { fetchHandler } from './fetch.js';
+import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
+import { listOffsetsHandler } from './list-offsets.js';
+import { metadataHandler } from './metadata.js';
+import { produceHandler } from './produce.js';
+
+const handlers: Handler[] = [
+  produceHandler,
+  fetchHandler,
+  listOffsetsHandler,
+  metadataHandler,
+  apiVersionsHandler,
+  // Admin APIs.
+  createTopicsHandler,
+  deleteTopicsHandler,
+  createPartitionsHandler,
+  deleteRecordsHandler,
+  describeConfigsHandler,
+  alterConfigsHandler,
+  incrementalAlterConfigsHandler,
+  describeClusterHandler,
+];
+
+export const handlerRegistry: ReadonlyMap<number, Handler> = new Map(handlers.map((h) => [h.api.apiKey, h]));
+
+setApiVersionsRegistry(handlerRegistry);

@@ -1,0 +1,145 @@
+/**
+ * Produce — serves v3–v11 (v3 is the first that requires magic v2 record batches).
+ *
+ * Each partition's records are validated (CRC-32C, magic 2, sizes against max.message.bytes,
+ * keys on compacted topics, timestamps against message.timestamp.*.max.ms) and appended
+ * byte for byte to the flusher. With acks=1 or -1 the response waits until the flush object is
+ * written AND committed, and carries the offsets the commit assigned; acks=0 gets no response.
+ * Errors are per partition: UNKNOWN_TOPIC_OR_PARTITION, CORRUPT_MESSAGE, MESSAGE_TOO_LARGE,
+ * INVALID_RECORD, UNSUPPORTED_FOR_MESSAGE_FORMAT, INVALID_TIMESTAMP, KAFKA_STORAGE_ERROR.
+ * Transactional produce is not served yet (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
+ */
+import { isWeirError, WeirError } from '../../core/errors.js';
+import { Produce } from '../../core/protocol/generated/index.js';
+import { scanBatches, setLogAppendTime, type BatchHeader } from '../../core/records/batch.js';
+import { decodeBatchRecords } from '../../core/records/records.js';
+import type { TopicInfo } from '../../core/metadata/metadata-store.js';
+import { ErrorCode, errorCodeOf, errorMessageOf } from '../error-codes.js';
+import { defineHandler } from '../handler.js';
+import { topicConfigNumber, topicConfigValue } from '../topic-configs.js';
+
+interface PartitionOutcome {
+  index: number;
+  errorCode: number;
+  baseOffset: bigint;
+  logAppendTimeMs: bigint;
+  logStartOffset: bigint;
+  errorMessage: string | null;
+}
+
+const failed = (index: number, errorCode: number, errorMessage: string | null = null): PartitionOutcome => ({
+  index,
+  errorCode,
+  baseOffset: -1n,
+  logAppendTimeMs: -1n,
+  logStartOffset: -1n,
+  errorMessage,
+});
+
+/** Validates one partition's record set; throws a WeirError whose kind maps to the Kafka code. */
+async function validate(topic: TopicInfo, records: Buffer): Promise<{ batches: BatchHeader[]; offsetCount: number; maxTimestamp: number; logAppendTime: number | null }> {
+  if (records.length === 0) throw new WeirError('corrupt', 'empty record set');
+  const batches = scanBatches(records);
+  const maxMessageBytes = topicConfigNumber(topic.configs, 'max.message.bytes');
+  const compacted = topicConfigValue(topic.configs, 'cleanup.policy').includes('compact');
+  const logAppendTime = topicConfigValue(topic.configs, 'message.timestamp.type') === 'LogAppendTime' ? Date.now() : null;
+  const beforeMaxMs = topicConfigNumber(topic.configs, 'message.timestamp.before.max.ms');
+  const afterMaxMs = topicConfigNumber(topic.configs, 'message.timestamp.after.max.ms');
+  let offsetCount = 0;
+  let maxTimestamp = -1;
+  const now = Date.now();
+  for (const b of batches) {
+    if (b.sizeBytes > maxMessageBytes) {
+      throw new WeirError('too_large', `batch of ${b.sizeBytes} bytes exceeds max.message.bytes=${maxMessageBytes}`);
+    }
+    if (b.isTransactional || b.isControl) throw new WeirError('unsupported', 'transactional and control batches are not supported yet');
+    if (compacted || (logAppendTime === null && (beforeMaxMs !== Infinity || afterMaxMs !== Infinity))) {
+      // Only here are records inflated: keys and per-record timestamps live inside the batch.
+      const recs = await decodeBatchRecords(records.subarray(b.position, b.position + b.sizeBytes), { ...b, position: 0 }, { maxBytes: 64 * maxMessageBytes });
+      for (const r of recs) {
+        if (compacted && r.key === null) throw new WeirError('invalid_argument', 'compacted topic requires a key on every record');
+        if (logAppendTime === null && (r.timestamp < now - beforeMaxMs || r.timestamp > now + afterMaxMs)) {
+          throw new WeirError('invalid_argument', `timestamp ${r.timestamp} is outside the topic's allowed range`, { retriable: false });
+        }
+      }
+    }
+    if (logAppendTime !== null) setLogAppendTime(records, b.position, logAppendTime);
+    offsetCount += b.lastOffsetDelta + 1;
+    maxTimestamp = Math.max(maxTimestamp, logAppendTime ?? b.maxTimestamp);
+  }
+  return { batches, offsetCount, maxTimestamp, logAppendTime };
+}
+
+function codeForValidation(e: unknown, topic: TopicInfo): number {
+  if (!isWeirError(e)) return ErrorCode.UNKNOWN_SERVER_ERROR;
+  switch (e.kind) {
+    case 'unsupported':
+      return /magic/i.test(e.message) ? ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT : ErrorCode.INVALID_RECORD;
+    case 'invalid_argument':
+      return /timestamp/.test(e.message) && !topicConfigValue(topic.configs, 'cleanup.policy').includes('compact') ? ErrorCode.INVALID_TIMESTAMP : ErrorCode.INVALID_RECORD;
+    default:
+      return errorCodeOf(e);
+  }
+}
+
+export const produceHandler = defineHandler({
+  api: Produce,
+  minVersion: 3,
+  maxVersion: 11,
+  async handle(req, ctx) {
+    const { agent } = ctx;
+    const acks = req.acks;
+    const reply = (responses: { name: string; partitionResponses: PartitionOutcome[] }[]) =>
+      acks === 0 ? null : { responses, throttleTimeMs: 0 };
+    if (acks !== 0 && acks !== 1 && acks !== -1) {
+      return reply(req.topicData.map((t) => ({ name: t.name, partitionResponses: t.partitionData.map((p) => failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS)) })));
+    }
+    if (req.transactionalId !== null && req.transactionalId !== undefined) {
+      return reply(req.topicData.map((t) => ({ name: t.name, partitionResponses: t.partitionData.map((p) => failed(p.index, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'transactions are not supported yet')) })));
+    }
+    const responses = await Promise.all(
+      req.topicData.map(async (t) => {
+        const topic = await agent.topics.getOrCreate(t.name).catch(() => null);
+        const partitionResponses = await Promise.all(
+          t.partitionData.map(async (p): Promise<PartitionOutcome> => {
+            if (!topic || p.index < 0 || p.index >= topic.partitions) return failed(p.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+            if (!p.records) return failed(p.index, ErrorCode.CORRUPT_MESSAGE, 'null record set');
+            let v: Awaited<ReturnType<typeof validate>>;
+            try {
+              v = await validate(topic, p.records);
+            } catch (e) {
+              return failed(p.index, codeForValidation(e, topic), errorMessageOf(e));
+            }
+            const pending = agent.flusher.append({
+              topic: topic.name,
+              topicId: topic.id,
+              partition: p.index,
+              records: p.records,
+              offsetCount: v.offsetCount,
+              maxTimestamp: v.maxTimestamp,
+            });
+            if (acks === 0) {
+              pending.catch((e: unknown) => agent.log('warn', `acks=0 produce to ${topic.name}-${p.index} lost: ${errorMessageOf(e)}`));
+              return failed(p.index, ErrorCode.NONE);
+            }
+            try {
+              const r = await pending;
+              return {
+                index: p.index,
+                errorCode: ErrorCode.NONE,
+                baseOffset: BigInt(r.baseOffset),
+                logAppendTimeMs: v.logAppendTime === null ? -1n : BigInt(v.logAppendTime),
+                logStartOffset: BigInt(r.logStartOffset),
+                errorMessage: null,
+              };
+            } catch (e) {
+              return failed(p.index, errorCodeOf(e), errorMessageOf(e));
+            }
+          }),
+        );
+        return { name: t.name, partitionResponses };
+      }),
+    );
+    return reply(responses);
+  },
+});

@@ -1,0 +1,74 @@
+/**
+ * Looks topics up by name or id for handlers, and auto-creates them when the agent allows it.
+ * The metadata store is the truth; this keeps a short-lived cache so hot paths (Produce, Fetch)
+ * do not query the store per partition. Admin handlers invalidate it on every change they make,
+ * and the TTL bounds staleness for changes made by other agents.
+ */
+import { isWeirError } from '../core/errors.js';
+import type { MetadataStore, TopicInfo } from '../core/metadata/metadata-store.js';
+
+const TTL_MS = 1000;
+
+interface Cached {
+  info: TopicInfo | null;
+  atMs: number;
+}
+
+export class TopicResolver {
+  private byName = new Map<string, Cached>();
+  private byId = new Map<string, TopicInfo>();
+
+  constructor(
+    private readonly metadata: MetadataStore,
+    private readonly autoCreate: { enabled: boolean; partitions: number },
+  ) {}
+
+  async get(name: string): Promise<TopicInfo | null> {
+    const c = this.byName.get(name);
+    if (c && Date.now() - c.atMs < TTL_MS) return c.info;
+    const info = await this.metadata.getTopic(name);
+    this.remember(name, info);
+    return info;
+  }
+
+  /** Finds a topic by id (Fetch v13+, Metadata v10+, DeleteTopics v6+). */
+  async getById(id: string): Promise<TopicInfo | null> {
+    const hit = this.byId.get(id);
+    if (hit) {
+      const fresh = await this.get(hit.name);
+      if (fresh?.id === id) return fresh;
+    }
+    for (const t of await this.metadata.listTopics()) this.remember(t.name, t);
+    return this.byId.get(id) ?? null;
+  }
+
+  /** The topic, created with the default partition count if missing and auto-create is on. */
+  async getOrCreate(name: string, allow = true): Promise<TopicInfo | null> {
+    const info = await this.get(name);
+    if (info || !allow || !this.autoCreate.enabled) return info;
+    try {
+      const created = await this.metadata.createTopic(name, this.autoCreate.partitions, {});
+      this.remember(name, created);
+      return created;
+    } catch (e) {
+      // Another request (or agent) created it first.
+      if (isWeirError(e, 'already_exists')) {
+        this.invalidate(name);
+        return this.get(name);
+      }
+      throw e;
+    }
+  }
+
+  invalidate(name?: string): void {
+    if (name === undefined) {
+      this.byName.clear();
+      this.byId.clear();
+    } else this.byName.delete(name);
+  }
+
+  private remember(name: string, info: TopicInfo | null): void {
+    this.byName.set(name, { info, atMs: Date.now() });
+    if (info) this.byId.set(info.id, info);
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * The write path. Produce handlers append validated record batches here; the flusher gathers the
+ * appends of every client for lingerMs or until flushBytes are pending, writes them as ONE object
+ * (core/storage/flush-object.ts), then commits that object to the metadata store, which assigns
+ * the offsets. Only then do the appends resolve, so an acknowledged record is durable in both.
+ *
+ * Objects of consecutive flushes may be written concurrently (flushesInFlightMax), but commits
+ * happen strictly in flush order: a producer with several requests in flight must see its
+ * batches get offsets in the order it sent them.
+ */
+import { WeirError } from '../../core/errors.js';
+import type { MetadataStore } from '../../core/metadata/metadata-store.js';
+import type { ObjectStore } from '../../core/storage/object-store.js';
+import { encodeFlushObject } from '../../core/storage/flush-object.js';
+import { flushObjectKey } from '../../core/storage/paths.js';
+import type { LogCache } from '../read-path/log-cache.js';
+
+export interface AppendInput {
+  topic: string;
+  topicId: string;
+  partition: number;
+  /** One or more v2 batches, validated, exactly as the client sent them. */
+  records: Buffer;
+  /** Sum of (lastOffsetDelta + 1) over the batches. */
+  offsetCount: number;
+  maxTimestamp: number;
+}
+
+export interface AppendResult {
+  baseOffset: number;
+  logStartOffset: number;
+}
+
+interface PendingAppend {
+  input: AppendInput;
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface FlusherOptions {
+  agentId: string;
+  lingerMs: number;
+  flushBytes: number;
+  pendingBytesMax: number;
+  flushesInFlightMax: number;
+  /** Called after each commit with the partitions whose high watermark moved. */
+  onCommitted: (partitions: { topic: string; partition: number }[]) => void;
+  log: (level: 'error' | 'warn' | 'info' | 'debug', msg: string) => void;
+}
+
+export class Flusher {
+  private pending = new Map<string, PendingAppend[]>();
+  private pendingBatchBytes = 0;
+  /** Bytes appended and not yet resolved (pending + flushing): the memory bound. */
+  private heldBytes = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private flushesInFlight = 0;
+  private flushWanted = false;
+  private lastCommit: Promise<void> = Promise.resolve();
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+  private drainListeners = new Set<() => void>();
+
+  constructor(
+    private readonly objects: ObjectStore,
+    private readonly metadata: MetadataStore,
+    private readonly cache: LogCache,
+    private readonly opts: FlusherOptions,
+  ) {}
+
+  /** True while held bytes exceed the bound: the server pauses its sockets until onDrain fires. */
+  get overLimit(): boolean {
+    return this.heldBytes >= this.opts.pendingBytesMax;
+  }
+
+  onDrain(listener: () => void): () => void {
+    this.drainListeners.add(listener);
+    return () => this.drainListeners.delete(listener);
+  }
+
+  append(input: AppendInput): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(new WeirError('unavailable', 'agent is shutting down'));
+    return new Promise<AppendResult>((resolve, reject) => {
+      const k = `${input.topicId}\u0000${input.partition}`;
+      let list = this.pending.get(k);
+      if (!list) this.pending.set(k, (list = []));
+      list.push({ input, resolve, reject });
+      this.pendingBatchBytes += input.records.length;
+      this.heldBytes += input.records.length;
+      if (this.pendingBatchBytes >= this.opts.flushBytes) this.requestFlush();
+      else if (!this.timer) this.timer = setTimeout(() => this.requestFlush(), this.opts.lingerMs);
+    });
+  }
+
+  /** Flushes everything pending now and waits until every flush has committed. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.requestFlush();
+    while (this.pending.size > 0 || this.flushesInFlight > 0) {
+      await new Promise<void>((r) => this.idleWaiters.push(r));
+      this.requestFlush();
+    }
+  }
+
+  private requestFlush(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.pending.size === 0) return;
+    if (this.flushesInFlight >= this.opts.flushesInFlightMax) {
+      // Keep accumulating; the next flush to finish starts this one.
+      this.flushWanted = true;
+      return;
+    }
+    const batch = this.pending;
+    const bytes = this.pendingBatchBytes;
+    this.pending = new Map();
+    this.pendingBatchBytes = 0;
+    this.flushesInFlight++;
+    void this.runFlush(batch, bytes);
+  }
+
+  private async runFlush(batch: Map<string, PendingAppend[]>, bytes: number): Promise<void> {
+    const groups = [...batch.values()];
+    const key = flushObjectKey(this.opts.agentId);
+    const previousCommit = this.lastCommit;
+    let releaseCommit!: () => void;
+    this.lastCommit = new Promise<void>((r) => (releaseCommit = r));
+    try {
+      const { body, placements } = encodeFlushObject(
+        groups.map((g) => ({
+          topicId: g[0]!.input.topicId,
+          topic: g[0]!.input.topic,
+          partition: g[0]!.input.partition,
+          batches: g.map((p) => p.input.records),
+        })),
+      );
+      await this.metadata.registerPendingObject(key);
+      await this.objects.put(key, body);
+      this.cache.putObject(key, body);
+      await previousCommit;
+      const results = await this.metadata.commitFlush(
+        key,
+        body.length,
+        groups.map((g, i) => ({
+          topic: g[0]!.input.topic,
+          topicId: g[0]!.input.topicId,
+          partition: g[0]!.input.partition,
+          offsetCount: g.reduce((n, p) => n + p.input.offsetCount, 0),
+          maxTimestamp: g.reduce((m, p) => Math.max(m, p.input.maxTimestamp), -1),
+          byteStart: placements[i]!.byteStart,
+          byteLength: placements[i]!.byteLength,
+        })),
+      );
+      releaseCommit();
+      const moved: { topic: string; partition: number }[] = [];
+      results.forEach((r, i) => {
+        const g = groups[i]!;
+        if (!r.ok) {
+          const err = new WeirError('not_found', `topic ${r.topic} partition ${r.partition} no longer exists`);
+          for (const p of g) p.reject(err);
+          return;
+        }
+        moved.push({ topic: r.topic, partition: r.partition });
+        let next = r.baseOffset;
+        for (const p of g) {
+          p.resolve({ baseOffset: next, logStartOffset: r.logStartOffset });
+          next += p.input.offsetCount;
+        }
+      });
+      if (moved.length > 0) this.opts.onCommitted(moved);
+    } catch (e) {
+      releaseCommit();
+      this.opts.log('error', `flush of ${key} failed: ${(e as Error).message}`);
+      const err = e instanceof WeirError ? e : new WeirError('unavailable', `flush failed: ${(e as Error).message}`, { cause: e });
+      for (const g of groups) for (const p of g) p.reject(err);
+    } finally {
+      this.flushesInFlight--;
+      const wasOver = this.overLimit;
+      this.heldBytes -= bytes;
+      if (wasOver && !this.overLimit) for (const l of this.drainListeners) l();
+      if (this.flushWanted || this.closed || this.pendingBatchBytes >= this.opts.flushBytes) {
+        this.flushWanted = false;
+        this.requestFlush();
+      }
+      // close() re-checks after every flush; waking it when nothing is in flight is enough.
+      if (this.flushesInFlight === 0) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const w of waiters) w();
+      }
+    }
+  }
+}

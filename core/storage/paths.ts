@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import { WeirError } from '../errors.js';
+
+/**
+ * Every object key Weir writes is built in this module and nowhere else, so the layout of a
+ * bucket can be read (and changed) in one place and GC/recovery tools can rely on it. Keys obey
+ * the rules of object-key.ts. Later kinds of object (checkpoints, tables) get their builders here.
+ *
+ * Flush objects: log/<yyyy>/<mm>/<dd>/<hh>/<agentId>-<sequence>-<random>.wobj
+ * - the UTC hour directories make keys sort roughly by time, let GC and operators list one hour
+ *   at a time, and keep any directory of the fs store small;
+ * - agentId + a per-process sequence make keys unique among live agents, and the random part
+ *   makes them unique across restarts of the same agent (whose sequence starts over) without any
+ *   coordination; the sequence is zero-padded so one agent's objects sort in write order.
+ */
+export const LOG_PREFIX = 'log/';
+export const FLUSH_OBJECT_SUFFIX = '.wobj';
+
+const SEQUENCE_DIGITS = 12;
+const RANDOM_HEX_DIGITS = 16;
+const agentIdPattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const flushKeyPattern = /^log\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})\/([A-Za-z0-9][A-Za-z0-9_-]{0,63})-(\d{12})-([0-9a-f]{16})\.wobj$/;
+
+export interface FlushObjectKeyParts {
+  agentId: string;
+  sequence: number;
+  /** When the flush was cut; only its UTC hour is kept in the key. */
+  timeMs: number;
+  /** 16 lowercase hex digits. */
+  random: string;
+}
+
+/** Returns why the agent id cannot be used in keys, or null. */
+export function agentIdError(agentId: string): string | null {
+  return agentIdPattern.test(agentId)
+    ? null
+    : `agent id ${JSON.stringify(agentId)} must be 1..64 of [A-Za-z0-9_-], starting with a letter or digit`;
+}
+
+let nextSequence = 0;
+
+/**
+ * A fresh key for a flush object written now by this process. The sequence is process-wide and
+ * only ever increases, so one agent's keys within an hour sort in the order it cut its flushes.
+ */
+export function flushObjectKey(agentId: string, timeMs: number = Date.now()): string {
+  const sequence = nextSequence++;
+  return formatFlushObjectKey({ agentId, sequence, timeMs, random: randomBytes(RANDOM_HEX_DIGITS / 2).toString('hex') });
+}
+
+/** The key for exactly these parts (deterministic; for tests and tools). */
+export function formatFlushObjectKey(parts: FlushObjectKeyParts): string {
+  const { agentId, sequence, timeMs, random } = parts;
+  const idError = agentIdError(agentId);
+  if (idError !== null) throw new WeirError('invalid_argument', idError);
+  if (!Number.isSafeInteger(sequence) || sequence < 0 || sequence >= 10 ** SEQUENCE_DIGITS) {
+    throw new WeirError('invalid_argument', `flush sequence ${sequence} out of range`);
+  }
+  if (!/^[0-9a-f]{16}$/.test(random)) throw new WeirError('invalid_argument', `flush key random part must be ${RANDOM_HEX_DIGITS} hex digits`);
+  return `${hourPrefix(timeMs)}${agentId}-${String(sequence).padStart(SEQUENCE_DIGITS, '0')}-${random}${FLUSH_OBJECT_SUFFIX}`;
+}
+
+/** Parses a flush object key (for GC and recovery tools); null if it is not one. timeMs is the start of its hour. */
+export function parseFlushObjectKey(key: string): FlushObjectKeyParts | null {
+  const m = flushKeyPattern.exec(key);
+  if (m === null) return null;
+  const [, yyyy, mm, dd, hh, agentId, sequence, random] = m;
+  const timeMs = Date.UTC(Number(yyyy), Number(mm) - 1, Number(dd), Number(hh));
+  return { agentId, sequence: Number(sequence), timeMs, random };
+}
+
+/** The key prefix of all flush objects written in the UTC hour containing timeMs ("log/2025/01/31/23/"). */
+export function flushObjectHourPrefix(timeMs: number): string {
+  return hourPrefix(timeMs);
+}
+
+function hourPrefix(timeMs: number): string {
+  const t = new Date(timeMs);
+  const year = t.getUTCFullYear();
+  if (Number.isNaN(t.getTime()) || year < 1970 || year > 9999) throw new WeirError('invalid_argument', `time ${timeMs} out of range`);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${LOG_PREFIX}${year}/${two(t.getUTCMonth() + 1)}/${two(t.getUTCDate())}/${two(t.getUTCHours())}/`;
+}

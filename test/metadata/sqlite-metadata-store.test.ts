@@ -1,0 +1,195 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { isWeirError } from '../../core/errors.js';
+import { SqliteMetadataStore } from '../../core/metadata/sqlite-metadata-store.js';
+import { SCHEMA_VERSION } from '../../core/metadata/sqlite-schema.js';
+import { chunk, commit, metadataStoreContract } from '../contracts/metadata-store-contract.js';
+
+async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'weir-sqlite-'));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+metadataStoreContract('sqlite :memory:', async () => ({ store: new SqliteMetadataStore(':memory:'), cleanup: async () => {} }));
+
+metadataStoreContract('sqlite file', async () => {
+  const { dir, cleanup } = await tempDir();
+  return { store: new SqliteMetadataStore(join(dir, 'metadata.sqlite')), cleanup };
+});
+
+describe('SqliteMetadataStore specifics', () => {
+  const withFile = async (fn: (path: string) => Promise<void>): Promise<void> => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      await fn(join(dir, 'metadata.sqlite'));
+    } finally {
+      await cleanup();
+    }
+  };
+
+  it('keeps everything across close and reopen', () =>
+    withFile(async (path) => {
+      const first = new SqliteMetadataStore(path);
+      const clusterId = await first.clusterId();
+      const t = await first.createTopic('t', 2, { 'cleanup.policy': 'delete' });
+      const { key } = await commit(first, [chunk(t, 0, 5, 1234, 0, 50), chunk(t, 1, 2, 99, 50, 10)]);
+      await first.deleteRecords('t', 0, 2);
+      const pending = 'log/2025/01/01/00/x-000000000001-0000000000000000.wobj';
+      await first.registerPendingObject(pending);
+      await first.close();
+
+      const second = new SqliteMetadataStore(path);
+      try {
+        assert.equal(await second.clusterId(), clusterId);
+        assert.deepEqual(await second.getTopic('t'), t);
+        assert.deepEqual(await second.getPartitionState('t', 0), { logStartOffset: 2, highWatermark: 5 });
+        assert.deepEqual(await second.readIndex('t', 0, 0, 10), [
+          { baseOffset: 0, lastOffset: 4, maxTimestamp: 1234, objectKey: key, byteStart: 0, byteLength: 50 },
+        ]);
+        assert.equal((await second.findMaxTimestamp('t', 1))!.maxTimestamp, 99);
+        // The pending object survived too: it can still be committed, once.
+        assert.deepEqual((await second.commitFlush(pending, 10, [chunk(t, 1, 1, 5, 0, 10)])).map((r) => r.ok && r.baseOffset), [2]);
+      } finally {
+        await second.close();
+      }
+    }));
+
+  it('uses WAL with synchronous=FULL and records its schema version', () =>
+    withFile(async (path) => {
+      await new SqliteMetadataStore(path).close();
+      const db = new Database(path, { readonly: true });
+      try {
+        assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+        assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+        assert.equal(db.pragma('application_id', { simple: true }), 0x57454952);
+      } finally {
+        db.close();
+      }
+    }));
+
+  it('refuses a database of another application or from a newer Weir', () =>
+    withFile(async (path) => {
+      const foreign = new Database(path);
+      foreign.exec('CREATE TABLE stuff (x)');
+      foreign.pragma('application_id = 42');
+      foreign.close();
+      assert.throws(() => new SqliteMetadataStore(path), (e) => isWeirError(e, 'invalid_argument'));
+      await rm(path);
+      await new SqliteMetadataStore(path).close();
+      const db = new Database(path);
+      db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+      db.close();
+      assert.throws(() => new SqliteMetadataStore(path), (e) => isWeirError(e, 'unsupported'));
+      await rm(path);
+      await writeFile(path, 'this is not a database, just some text that is long enough to have a header');
+      assert.throws(() => new SqliteMetadataStore(path), (e) => isWeirError(e, 'corrupt'));
+    }));
+
+  it('keeps offsets contiguous when two connections share one file', () =>
+    withFile(async (path) => {
+      const a = new SqliteMetadataStore(path);
+      const b = new SqliteMetadataStore(path);
+      try {
+        const t = await a.createTopic('t', 1, {});
+        const bases: number[] = [];
+        for (let i = 0; i < 20; i++) {
+          const { results } = await commit(i % 2 === 0 ? a : b, [chunk(t, 0, 3)]);
+          bases.push(results[0]!.ok ? results[0]!.baseOffset : -1);
+        }
+        assert.deepEqual(bases, Array.from({ length: 20 }, (_, i) => i * 3));
+        assert.deepEqual(await a.getPartitionState('t', 0), { logStartOffset: 0, highWatermark: 60 });
+        assert.equal(await a.clusterId(), await b.clusterId());
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    }));
+
+  it('counts each object\'s live index entries so GC can find unreferenced objects', () =>
+    withFile(async (path) => {
+      const store = new SqliteMetadataStore(path);
+      const t = await store.createTopic('t', 2, {});
+      const u = await store.createTopic('u', 1, {});
+      const one = await commit(store, [chunk(t, 0, 10), chunk(t, 1, 10), chunk(u, 0, 1), chunk(t, 5, 1)]);
+      const two = await commit(store, [chunk(t, 0, 10)]);
+      const liveChunks = (): Record<string, [string, number]> => {
+        const db = new Database(path, { readonly: true });
+        try {
+          const rows = db.prepare('SELECT key, state, live_chunks FROM objects').all() as { key: string; state: string; live_chunks: number }[];
+          return Object.fromEntries(rows.map((r) => [r.key, [r.state, r.live_chunks]]));
+        } finally {
+          db.close();
+        }
+      };
+      assert.deepEqual(liveChunks(), { [one.key]: ['committed', 3], [two.key]: ['committed', 1] });
+      await store.deleteRecords('t', 0, 12);
+      assert.deepEqual(liveChunks(), { [one.key]: ['committed', 2], [two.key]: ['committed', 1] });
+      await store.deleteTopic('t');
+      assert.deepEqual(liveChunks(), { [one.key]: ['committed', 1], [two.key]: ['committed', 0] });
+      await store.close();
+    }));
+
+  it('commits a flush of 1000 chunks in well under 10 ms', async () => {
+    for (const where of [':memory:', 'file']) {
+      const { dir, cleanup } = await tempDir();
+      const store = new SqliteMetadataStore(where === 'file' ? join(dir, 'm.sqlite') : where);
+      try {
+        const topics = await Promise.all(Array.from({ length: 50 }, (_, i) => store.createTopic(`topic-${i}`, 20, {})));
+        const chunks = topics.flatMap((t) => Array.from({ length: 20 }, (_, p) => chunk(t, p, 10, Date.now(), p * 100, 100)));
+        assert.equal(chunks.length, 1000);
+        const timings: number[] = [];
+        for (let i = 0; i < 30; i++) {
+          const key = `log/2025/01/01/00/perf-${String(i).padStart(12, '0')}-0000000000000000.wobj`;
+          await store.registerPendingObject(key);
+          const started = performance.now();
+          const results = await store.commitFlush(key, 10_000_000, chunks);
+          timings.push(performance.now() - started);
+          assert.ok(results.every((r) => r.ok));
+        }
+        timings.sort((x, y) => x - y);
+        const median = timings[timings.length >> 1]!;
+        // A file commit includes the WAL fsync, which depends on the disk; only :memory: is held to the CPU budget.
+        if (where === ':memory:') assert.ok(median < 10, `median commit of 1000 chunks took ${median.toFixed(2)} ms`);
+        console.log(`# commitFlush, 1000 chunks, ${where}: median ${median.toFixed(2)} ms, max ${timings.at(-1)!.toFixed(2)} ms`);
+        // Lookups on a partition with 30 entries stay index lookups.
+        const started = performance.now();
+        for (let i = 0; i < 1000; i++) await store.readIndex('topic-7', 3, 150, 10);
+        const perRead = (performance.now() - started) / 1000;
+        assert.ok(perRead < 1, `readIndex took ${perRead.toFixed(3)} ms`);
+      } finally {
+        await store.close();
+        await cleanup();
+      }
+    }
+  });
+
+  it('looks up by offset and by timestamp in O(log n) on a long partition', async () => {
+    const store = new SqliteMetadataStore(':memory:');
+    try {
+      const t = await store.createTopic('t', 1, {});
+      const n = 20_000;
+      // 20 chunks per flush to build the partition quickly; timestamps grow with offsets.
+      for (let f = 0; f < n / 20; f++) {
+        await commit(store, Array.from({ length: 20 }, (_, i) => chunk(t, 0, 5, (f * 20 + i) * 10, 0, 10)));
+      }
+      const time = async (fn: () => Promise<unknown>): Promise<number> => {
+        const started = performance.now();
+        for (let i = 0; i < 200; i++) await fn();
+        return (performance.now() - started) / 200;
+      };
+      assert.equal((await store.readIndex('t', 0, 50_002, 1))[0]!.baseOffset, 50_000);
+      assert.equal((await store.findByTimestamp('t', 0, 150_005))!.baseOffset, 75_005);
+      const readMs = await time(() => store.readIndex('t', 0, 73_333, 10));
+      const tsMs = await time(() => store.findByTimestamp('t', 0, 190_000));
+      const maxMs = await time(() => store.findMaxTimestamp('t', 0));
+      console.log(`# ${n} entries: readIndex ${readMs.toFixed(3)} ms, findByTimestamp ${tsMs.toFixed(3)} ms, findMaxTimestamp ${maxMs.toFixed(3)} ms`);
+      for (const ms of [readMs, tsMs, maxMs]) assert.ok(ms < 1, `${ms} ms per lookup`);
+    } finally {
+      await store.close();
+    }
+  });
+});
