@@ -104,9 +104,17 @@ export class Connection {
       if (first.length === need) this.chunks.shift();
       else this.chunks[0] = first.subarray(need);
     } else {
-      const all = Buffer.concat(this.chunks, this.buffered);
-      frame = all.subarray(4, need);
-      this.chunks = all.length > need ? [all.subarray(need)] : [];
+      // Copy only this frame's pieces: later pipelined requests may already be buffered, and
+      // copying them too on every frame would be quadratic.
+      let got = 0;
+      let n = 0;
+      while (got + this.chunks[n]!.length < need) got += this.chunks[n++]!.length;
+      const last = this.chunks[n]!;
+      const tail = need - got;
+      const pieces = this.chunks.slice(0, n);
+      pieces.push(last.subarray(0, tail));
+      frame = Buffer.concat(pieces, need).subarray(4);
+      this.chunks = tail < last.length ? [last.subarray(tail), ...this.chunks.slice(n + 1)] : this.chunks.slice(n + 1);
     }
     this.buffered -= need;
     return frame;

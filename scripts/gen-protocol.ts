@@ -123,6 +123,7 @@ function parseJsonWithComments(text: string, file: string): unknown {
 }
 
 function loadSpecs(dir: string): LoadedSpec[] {
+  if (!existsSync(dir)) throw new Error(`specs directory ${dir} not found; pass --specs <dir>`);
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()
@@ -499,7 +500,9 @@ function emitApiFile(req: LoadedSpec, res: LoadedSpec, specsRel: string): ApiFil
   const commonConsts = [...reqE.emitCommonStructConsts(), ...resE.emitCommonStructConsts()];
   if (commonConsts.length > 0) imports.push('FieldSchema');
   lines.push(typeImports(imports), '', ...reqE.emitInterfaces(), '', ...resE.emitInterfaces(), ...commonConsts, '');
-  lines.push(`export const ${apiName}: ApiSpec<${req.spec.name}, ${res.spec.name}> = {`);
+  const declaration = `export const ${apiName}: ApiSpec<${req.spec.name}, ${res.spec.name}> = {`;
+  if (declaration.length <= MAX_LINE) lines.push(declaration);
+  else lines.push(`export const ${apiName}: ApiSpec<`, `  ${req.spec.name},`, `  ${res.spec.name}`, '> = {');
   lines.push(`  apiKey: ${spec.apiKey},`, `  name: ${quote(apiName)},`, `  validVersions: ${rangeLiteral(valid)},`);
   if (spec.deprecatedVersions !== undefined) {
     lines.push(`  deprecatedVersions: ${rangeLiteral(parseVersions(spec.deprecatedVersions, req.file))},`);
@@ -629,4 +632,9 @@ function main(): void {
   console.log(`gen-protocol: ${files.length} files in ${path.relative(process.cwd(), out) || '.'} (${Date.now() - started} ms)`);
 }
 
-main();
+try {
+  main();
+} catch (e) {
+  console.error(`gen-protocol: ${(e as Error).message}`);
+  process.exit(1);
+}

@@ -5,6 +5,10 @@
  */
 import { UsageError } from './flags.js';
 
+// libuv's pool (4 threads by default) runs every fs call; concurrent flush fsyncs would starve
+// Fetch's object reads. Takes effect because nothing has used the pool yet at this point.
+process.env.UV_THREADPOOL_SIZE ??= '16';
+
 const usage = `usage: weir <command> [flags]
 
 commands:

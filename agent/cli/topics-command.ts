@@ -7,10 +7,13 @@
  * drops the error messages the agent sends back. Failures of the operation itself (agent
  * unreachable, topic exists, ...) print one line naming the topic or address and exit 1.
  */
-import { ConfigResourceTypes, Kafka, logLevel, type Admin } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type ConfigResourceTypes } from 'kafkajs';
 import { topicNameError } from '../../core/metadata/topic-name.js';
 import { validateTopicConfig } from '../topic-configs.js';
 import { flagsHelp, parseFlags, UsageError, type FlagDef } from './flags.js';
+
+/** kafkajs is CommonJS and Node cannot see its ConfigResourceTypes export from ESM; the value is Kafka's. */
+const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
 
 const commonFlags: Record<string, FlagDef> = {
   'bootstrap-server': { type: 'string', default: '127.0.0.1:9092', description: 'agent to talk to, host:port (several: comma-separated)' },
@@ -169,7 +172,7 @@ async function describe(admin: Admin, names: string[], out: (line: string) => vo
     const meta = metadata.find((t) => t.name === topic);
     if (!meta) throw new OperationError(`topic ${topic} does not exist`);
     const offsets = await admin.fetchTopicOffsets(topic);
-    const { resources } = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }], includeSynonyms: false });
+    const { resources } = await admin.describeConfigs({ resources: [{ type: TOPIC_RESOURCE, name: topic }], includeSynonyms: false });
     const configs = (resources[0]?.configEntries ?? [])
       .filter((c) => !c.isDefault)
       .map((c) => `${c.configName}=${c.configValue}`)

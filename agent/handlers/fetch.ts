@@ -64,8 +64,9 @@ async function readOnce(wanted: Wanted[], maxBytes: number, ctx: RequestContext)
       let records: Buffer = EMPTY;
       if (w.fetchOffset < state.highWatermark && (budget > 0 || bytes === 0)) {
         const read = await agent.reader.read(w.topic.name, w.partition, w.fetchOffset, budget, bytes === 0, state.highWatermark);
-        records = read.records;
-        bytes += records.length;
+        // TODO(gather): pass read.records (pieces) straight to the encoder once it accepts Buffer[].
+        records = read.records.length === 1 ? read.records[0]! : Buffer.concat(read.records, read.sizeBytes);
+        bytes += read.sizeBytes;
       }
       results.push({ ...base, errorCode: ErrorCode.NONE, highWatermark: hw, lastStableOffset: hw, logStartOffset: lso, records });
     } catch (e) {

@@ -1,9 +1,9 @@
 /**
- * Metadata — serves v1–v12.
+ * Metadata — serves v0–v12.
  *
  * Lists this agent as the only broker and as the leader of every partition (any agent can serve
  * any partition: the log lives in the object store). Topics are looked up by name, or by id on
- * v10+; a null topic list means all topics. Unknown topics are auto-created when both the
+ * v10+; a null topic list (an empty one on v0) means all topics. Unknown topics are auto-created when both the
  * request (v4+) and the agent (--auto-create-topics) allow it, else UNKNOWN_TOPIC_OR_PARTITION;
  * invalid names get INVALID_TOPIC_EXCEPTION.
  */
@@ -39,13 +39,13 @@ const missing = (name: string | null, topicId: string, errorCode: number) => ({ 
 
 export const metadataHandler = defineHandler({
   api: Metadata,
-  minVersion: 1,
+  minVersion: 0,
   maxVersion: 12,
   async handle(req, ctx) {
     const { agent, apiVersion } = ctx;
     const allowCreate = apiVersion < 4 || req.allowAutoTopicCreation;
     let topics;
-    if (req.topics === null) {
+    if (req.topics === null || (apiVersion === 0 && req.topics.length === 0)) {
       topics = (await agent.metadata.listTopics()).map((t) => describeTopic(agent, t));
     } else {
       topics = await Promise.all(

@@ -1,12 +1,13 @@
 /**
- * A byte-bounded LRU of log bytes. Flushes put their whole object here (write-through), so
- * consumers reading the tail never touch the object store; older ranges are cached as read.
- * Entries are immutable once committed offsets are patched in (patching is idempotent: a batch
- * always gets the same offset), so readers may patch cached buffers in place.
+ * A byte-bounded LRU of log bytes, one entry per index entry (object key + byte range). A flush
+ * puts each partition's chunk here as the pieces producers sent (write-through, no copy), so
+ * consumers reading the tail never touch the object store; older chunks are cached as read.
+ * Committed offsets are patched into the bytes in place, which is safe to repeat: a batch always
+ * gets the same offset.
  */
 export class LogCache {
   /** Map iteration order is insertion order: re-inserting on hit makes it an LRU. */
-  private entries = new Map<string, Buffer>();
+  private entries = new Map<string, { pieces: Buffer[]; bytes: number }>();
   private bytes = 0;
   hits = 0;
   misses = 0;
@@ -17,49 +18,38 @@ export class LogCache {
     return this.bytes;
   }
 
-  putObject(key: string, body: Buffer): void {
-    this.put(`o:${key}`, body);
+  private static key(objectKey: string, start: number, length: number): string {
+    return `${objectKey}:${start}:${length}`;
   }
 
-  putRange(key: string, start: number, body: Buffer): void {
-    this.put(`r:${key}:${start}:${body.length}`, body);
-  }
-
-  /** The bytes [start, start+length) of an object, if cached whole or as exactly that range. */
-  get(key: string, start: number, length: number): Buffer | undefined {
-    const whole = this.touch(`o:${key}`);
-    if (whole && start + length <= whole.length) {
-      this.hits++;
-      return whole.subarray(start, start + length);
-    }
-    const range = this.touch(`r:${key}:${start}:${length}`);
-    if (range) this.hits++;
-    else this.misses++;
-    return range;
-  }
-
-  private touch(k: string): Buffer | undefined {
-    const v = this.entries.get(k);
-    if (v) {
-      this.entries.delete(k);
-      this.entries.set(k, v);
-    }
-    return v;
-  }
-
-  private put(k: string, body: Buffer): void {
-    if (body.length > this.bytesMax) return;
+  /** Caches the bytes [start, start+length) of an object, given as consecutive pieces. */
+  put(objectKey: string, start: number, length: number, pieces: Buffer[]): void {
+    if (length > this.bytesMax) return;
+    const k = LogCache.key(objectKey, start, length);
     const old = this.entries.get(k);
     if (old) {
-      this.bytes -= old.length;
+      this.bytes -= old.bytes;
       this.entries.delete(k);
     }
-    this.entries.set(k, body);
-    this.bytes += body.length;
+    this.entries.set(k, { pieces, bytes: length });
+    this.bytes += length;
     for (const [ek, ev] of this.entries) {
       if (this.bytes <= this.bytesMax) break;
       this.entries.delete(ek);
-      this.bytes -= ev.length;
+      this.bytes -= ev.bytes;
     }
+  }
+
+  get(objectKey: string, start: number, length: number): Buffer[] | undefined {
+    const k = LogCache.key(objectKey, start, length);
+    const v = this.entries.get(k);
+    if (!v) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    this.entries.delete(k);
+    this.entries.set(k, v);
+    return v.pieces;
   }
 }

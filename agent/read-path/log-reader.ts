@@ -15,8 +15,9 @@ const BATCH_OVERHEAD = 12;
 const INDEX_ENTRIES_PER_READ = 64;
 
 export interface PartitionRead {
-  /** Whole batches, offsets patched; empty when nothing at or after the offset fits. */
-  records: Buffer;
+  /** Whole batches, offsets patched, as consecutive pieces; empty when nothing fits. */
+  records: Buffer[];
+  sizeBytes: number;
   /** Offset after the last included batch (where a consumer continues). */
   nextOffset: number;
 }
@@ -36,8 +37,11 @@ export class LogReader {
     private readonly cache: LogCache,
   ) {}
 
-  /** The stored bytes of one index entry, offsets patched. Concurrent misses share one GET. */
-  async entryBytes(entry: IndexEntry): Promise<Buffer> {
+  /**
+   * The stored bytes of one index entry, offsets patched, as consecutive pieces (each holds
+   * whole batches). Concurrent misses share one GET.
+   */
+  async entryPieces(entry: IndexEntry): Promise<Buffer[]> {
     const cached = this.cache.get(entry.objectKey, entry.byteStart, entry.byteLength);
     if (cached) return patchOffsets(cached, entry.baseOffset);
     const k = `${entry.objectKey}:${entry.byteStart}:${entry.byteLength}`;
@@ -46,22 +50,28 @@ export class LogReader {
       p = this.objects
         .get(entry.objectKey, { start: entry.byteStart, end: entry.byteStart + entry.byteLength })
         .then((buf) => {
-          this.cache.putRange(entry.objectKey, entry.byteStart, buf);
+          this.cache.put(entry.objectKey, entry.byteStart, entry.byteLength, [buf]);
           return buf;
         })
         .finally(() => this.inflight.delete(k));
       this.inflight.set(k, p);
     }
-    return patchOffsets(await p, entry.baseOffset);
+    return patchOffsets([await p], entry.baseOffset);
+  }
+
+  /** The same as entryPieces, as one buffer (copies only when the entry has several pieces). */
+  async entryBytes(entry: IndexEntry): Promise<Buffer> {
+    const pieces = await this.entryPieces(entry);
+    return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
   }
 
   /**
    * Reads whole batches starting with the one that holds `offset`, up to maxBytes. When
    * `allowOversize` is set, the first batch is returned even if larger than maxBytes, so a
-   * consumer can always make progress (KIP-74).
+   * consumer can always make progress (KIP-74). The result references cached bytes: no copy.
    */
   async read(topic: string, partition: number, offset: number, maxBytes: number, allowOversize: boolean, highWatermark: number): Promise<PartitionRead> {
-    const pieces: Buffer[] = [];
+    const out: Buffer[] = [];
     let total = 0;
     let next = offset;
     let from = offset;
@@ -69,49 +79,53 @@ export class LogReader {
       const entries = await this.metadata.readIndex(topic, partition, from, INDEX_ENTRIES_PER_READ);
       if (entries.length === 0) break;
       for (const entry of entries) {
-        const buf = await this.entryBytes(entry);
-        let pos = 0;
         let batchBase = entry.baseOffset;
-        let sliceStart = -1;
-        let sliceEnd = 0;
-        let full = false;
-        while (pos + BATCH_OVERHEAD <= buf.length) {
-          const size = buf.readInt32BE(pos + BATCH_LENGTH_AT) + BATCH_OVERHEAD;
-          const count = buf.readInt32BE(pos + LAST_OFFSET_DELTA_AT) + 1;
-          const last = batchBase + count - 1;
-          if (last >= offset) {
-            const fits = total + size <= maxBytes || (allowOversize && total === 0);
-            if (!fits) {
-              full = true;
-              break;
+        for (const buf of await this.entryPieces(entry)) {
+          let pos = 0;
+          let sliceStart = -1;
+          let sliceEnd = 0;
+          let full = false;
+          while (pos + BATCH_OVERHEAD <= buf.length) {
+            const size = buf.readInt32BE(pos + BATCH_LENGTH_AT) + BATCH_OVERHEAD;
+            const count = buf.readInt32BE(pos + LAST_OFFSET_DELTA_AT) + 1;
+            const last = batchBase + count - 1;
+            if (last >= offset) {
+              if (total + size > maxBytes && !(allowOversize && total === 0)) {
+                full = true;
+                break;
+              }
+              if (sliceStart < 0) sliceStart = pos;
+              sliceEnd = pos + size;
+              total += size;
+              next = last + 1;
             }
-            if (sliceStart < 0) sliceStart = pos;
-            sliceEnd = pos + size;
-            total += size;
-            next = last + 1;
+            pos += size;
+            batchBase += count;
           }
-          pos += size;
-          batchBase += count;
+          if (sliceStart >= 0) out.push(buf.subarray(sliceStart, sliceEnd));
+          if (full) break outer;
         }
-        if (sliceStart >= 0) pieces.push(buf.subarray(sliceStart, sliceEnd));
-        if (full) break outer;
         from = entry.lastOffset + 1;
       }
       if (entries.length < INDEX_ENTRIES_PER_READ) break;
     }
-    const records = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, total);
-    return { records, nextOffset: next };
+    return { records: out, sizeBytes: total, nextOffset: next };
   }
 }
 
-/** Writes each batch's committed base offset into the chunk; idempotent, so safe on cached bytes. */
-export function patchOffsets(chunk: Buffer, baseOffset: number): Buffer {
-  let pos = 0;
+/**
+ * Writes each batch's committed base offset into a chunk's pieces; idempotent, so safe on
+ * cached bytes.
+ */
+export function patchOffsets(pieces: Buffer[], baseOffset: number): Buffer[] {
   let off = baseOffset;
-  while (pos + BATCH_OVERHEAD <= chunk.length) {
-    writeOffset(chunk, pos, off);
-    off += chunk.readInt32BE(pos + LAST_OFFSET_DELTA_AT) + 1;
-    pos += chunk.readInt32BE(pos + BATCH_LENGTH_AT) + BATCH_OVERHEAD;
+  for (const chunk of pieces) {
+    let pos = 0;
+    while (pos + BATCH_OVERHEAD <= chunk.length) {
+      writeOffset(chunk, pos, off);
+      off += chunk.readInt32BE(pos + LAST_OFFSET_DELTA_AT) + 1;
+      pos += chunk.readInt32BE(pos + BATCH_LENGTH_AT) + BATCH_OVERHEAD;
+    }
   }
-  return chunk;
+  return pieces;
 }

@@ -136,9 +136,11 @@ export class Flusher {
           batches: g.map((p) => p.input.records),
         })),
       );
+      const t0 = performance.now();
       await this.metadata.registerPendingObject(key);
       await this.objects.put(key, body);
-      this.cache.putObject(key, body);
+      const t1 = performance.now();
+      placements.forEach((pl, i) => this.cache.put(key, pl.byteStart, pl.byteLength, groups[i]!.map((p) => p.input.records)));
       await previousCommit;
       const results = await this.metadata.commitFlush(
         key,
@@ -154,6 +156,8 @@ export class Flusher {
         })),
       );
       releaseCommit();
+      const t2 = performance.now();
+      this.opts.log('debug', `flush ${key}: ${body.length} bytes, ${groups.length} chunks, put ${(t1 - t0).toFixed(1)} ms, commit ${(t2 - t1).toFixed(1)} ms`);
       const moved: { topic: string; partition: number }[] = [];
       results.forEach((r, i) => {
         const g = groups[i]!;

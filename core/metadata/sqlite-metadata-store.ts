@@ -57,7 +57,8 @@ const INDEX_SELECT = `SELECT l.base_offset, l.last_offset, l.max_timestamp, l.ru
  * Every write runs in one IMMEDIATE transaction (it takes the write lock up front, so two
  * processes sharing the file queue on busy_timeout instead of deadlocking on a lock upgrade).
  * better-sqlite3 is synchronous: the methods are async only to share the interface with the
- * Redis store, and each completes before it returns.
+ * Redis store, and each runs to completion before it returns, so nothing else in this process
+ * can interleave with its statements.
  *
  * Pass ':memory:' as the path for a throwaway store in tests.
  */
@@ -89,7 +90,6 @@ export class SqliteMetadataStore implements MetadataStore {
     this.inWriteTx = (fn) => tx.immediate(fn);
     this.stmt = prepareStatements(this.db);
   }
-
 
   async clusterId(): Promise<string> {
     return this.guard('clusterId', () => {
@@ -303,7 +303,7 @@ export class SqliteMetadataStore implements MetadataStore {
       if (row.max_timestamp === null || row.log_start_offset >= row.high_watermark) return null;
       const first = this.firstReaching(topicNum, partition, row, row.max_timestamp);
       if (first !== undefined && first.max_timestamp === row.max_timestamp) return toIndexEntry(first);
-      const scanned = this.stmt.scanForMaxTimestamp.get(topicNum, partition);
+      const scanned = this.stmt.scanForMaxTimestamp.get({ topicNum, partition });
       return scanned === undefined ? null : toIndexEntry(scanned);
     });
   }
@@ -432,8 +432,11 @@ function prepareStatements(db: Database.Database) {
       `${INDEX_SELECT} WHERE l.topic_num = ? AND l.partition = ? AND l.base_offset >= ? AND l.max_timestamp >= ?
         ORDER BY l.base_offset LIMIT 1`,
     ),
-    scanForMaxTimestamp: db.prepare<[number, number], IndexRow>(
-      `${INDEX_SELECT} WHERE l.topic_num = ? AND l.partition = ? ORDER BY l.max_timestamp DESC, l.base_offset LIMIT 1`,
+    // Picks the row first and joins only it, rather than joining every row of the scan.
+    scanForMaxTimestamp: db.prepare<{ topicNum: number; partition: number }, IndexRow>(
+      `${INDEX_SELECT} WHERE l.topic_num = @topicNum AND l.partition = @partition AND l.base_offset = (
+        SELECT base_offset FROM log_index WHERE topic_num = @topicNum AND partition = @partition
+        ORDER BY max_timestamp DESC, base_offset LIMIT 1)`,
     ),
     deadRefsBelow: db.prepare<[number, number, number, number], ObjectRefs>(
       `SELECT object_id, count(*) AS n FROM log_index

@@ -48,8 +48,10 @@ const MIN_RECORD_BYTES = 7;
 // Errors that already name their batch, so the decode loop does not wrap them a second time.
 const withContext = new WeakSet<WeirError>();
 
-function corrupt(header: BatchHeader, msg: string): WeirError {
-  const e = new WeirError('corrupt', `record batch at byte ${header.position} (base offset ${header.baseOffset}): ${msg}`);
+function corrupt(header: BatchHeader, msg: string, cause?: unknown): WeirError {
+  const e = new WeirError('corrupt', `record batch at byte ${header.position} (base offset ${header.baseOffset}): ${msg}`, {
+    cause,
+  });
   withContext.add(e);
   return e;
 }
@@ -68,7 +70,7 @@ export async function decodeBatchRecords(buf: Buffer, header: BatchHeader, opts:
     try {
       data = await decompress(header.compression, data, opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes });
     } catch (e) {
-      if (e instanceof WeirError && e.kind === 'corrupt') throw corrupt(header, e.message);
+      if (e instanceof WeirError && e.kind === 'corrupt') throw corrupt(header, e.message, e);
       if (e instanceof WeirError && e.kind === 'too_large') {
         throw new WeirError('too_large', `record batch at byte ${header.position}: ${e.message}`, { cause: e });
       }
@@ -126,7 +128,7 @@ export function decodeRecords(data: Buffer, header: BatchHeader): KafkaRecord[] 
     }
   } catch (e) {
     // Varint readers know nothing of batches; add which batch failed.
-    if (e instanceof WeirError && e.kind === 'corrupt' && !withContext.has(e)) throw corrupt(header, e.message);
+    if (e instanceof WeirError && e.kind === 'corrupt' && !withContext.has(e)) throw corrupt(header, e.message, e);
     throw e;
   }
   if (cur.pos !== n) throw corrupt(header, `${n - cur.pos} bytes left over after ${count} records`);

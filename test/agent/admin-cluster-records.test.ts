@@ -79,6 +79,8 @@ describe('DeleteRecords', () => {
 
   it('answers OFFSET_OUT_OF_RANGE beyond the high watermark and deletes nothing', async () => {
     await topicWithRecords('dr-beyond', 5);
+    // Also loads the topic into kafkajs's metadata, which deleteTopicRecords needs to find the leader.
+    assert.deepEqual(await watermarks('dr-beyond'), { low: '0', high: '5' });
     const e = await rejection(() => admin.deleteTopicRecords({ topic: 'dr-beyond', partitions: [{ partition: 0, offset: '6' }] }));
     assert.deepEqual(errorTypes(e), ['OFFSET_OUT_OF_RANGE']);
     assert.deepEqual(await watermarks('dr-beyond'), { low: '0', high: '5' });

@@ -168,7 +168,7 @@ describe('DescribeConfigs', () => {
 describe('AlterConfigs', () => {
   it('replaces the topic configs: keys not sent return to their defaults (kafkajs)', async () => {
     await createTopic('ac-replace', { 'retention.ms': '1000', 'cleanup.policy': 'compact' });
-    await admin.alterConfigs({ resources: [{ type: TOPIC, name: 'ac-replace', configEntries: [{ name: 'max.message.bytes', value: '5000' }] }] });
+    await admin.alterConfigs({ validateOnly: false, resources: [{ type: TOPIC, name: 'ac-replace', configEntries: [{ name: 'max.message.bytes', value: '5000' }] }] });
     const configs = await configsOf('ac-replace');
     assert.deepEqual(configs.get('max.message.bytes'), { value: '5000', source: 1 });
     assert.deepEqual(configs.get('retention.ms'), { value: '604800000', source: 5 });
@@ -177,7 +177,7 @@ describe('AlterConfigs', () => {
 
   it('refuses a bad value or an unknown key with INVALID_CONFIG, and changes nothing', async () => {
     await createTopic('ac-bad', { 'retention.ms': '1000' });
-    const e = await rejection(() => admin.alterConfigs({ resources: [{ type: TOPIC, name: 'ac-bad', configEntries: [{ name: 'retention.ms', value: 'forever' }] }] }));
+    const e = await rejection(() => admin.alterConfigs({ validateOnly: false, resources: [{ type: TOPIC, name: 'ac-bad', configEntries: [{ name: 'retention.ms', value: 'forever' }] }] }));
     assert.deepEqual(errorTypes(e), ['INVALID_CONFIG']);
     const res = await raw.request(AlterConfigs, 2, {
       resources: [

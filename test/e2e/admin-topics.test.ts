@@ -5,11 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ConfigResourceTypes, ConfigSource, type Admin } from 'kafkajs';
+import kafkajs, { type Admin } from 'kafkajs';
 import { startAgent, stopAllAgents, type Agent } from '../helpers/agent-process.js';
 import { kcatConsume, kcatProduce } from '../helpers/kcat.js';
 import { connectedAdmin } from '../helpers/kafkajs.js';
 import { kafkaErrorTypes } from '../helpers/kafka-errors.js';
+
+// kafkajs is CommonJS and Node's static analysis of it misses these two: take them off the default export.
+const { ConfigResourceTypes, ConfigSource } = kafkajs;
 
 let agent: Agent;
 let admin: Admin;

@@ -240,6 +240,10 @@ OPS = {
 }
 
 def main():
+    # Client logs go to stderr, which the test prints only when the call fails.
+    import logging
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format='%(asctime)s %(levelname)s %(name)s: %(message)s')
     req = json.load(sys.stdin)
     res = OPS[req['op']](req)
     sys.stdout.write(json.dumps(res))

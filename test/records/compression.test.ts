@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { isWeirError } from '../../core/errors.js';
 import {
@@ -19,7 +21,18 @@ const requireCjs = createRequire(import.meta.url);
 const snappy = requireCjs('snappy') as { compressSync(b: Uint8Array): Buffer };
 const lz4 = requireCjs('lz4-napi') as { compressSync(b: Buffer): Buffer; compressFrameSync(b: Buffer): Buffer };
 
-const fixture = (name: string): Buffer => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
+// Tests run from dist/ (compiled) or test/ (tsx); fixtures live only in the source tree.
+function fixturesDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('cannot find the repository root from ' + import.meta.url);
+    dir = up;
+  }
+  return join(dir, 'test', 'records', 'fixtures');
+}
+const FIXTURES = fixturesDir();
+const fixture = (name: string): Buffer => readFileSync(join(FIXTURES, name));
 const FIXTURE_SHA256 = '3da14aa3da5db38c08b8e32b11b9b74c6e912c3a712afb8faa2b6d3fa3398cc8';
 const FIXTURE_BYTES = 150_042;
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');

@@ -42,7 +42,10 @@ export interface AlterPartitionReassignmentsResponseReassignablePartitionRespons
   _unknownTaggedFields?: TaggedField[];
 }
 
-export const AlterPartitionReassignments: ApiSpec<AlterPartitionReassignmentsRequest, AlterPartitionReassignmentsResponse> = {
+export const AlterPartitionReassignments: ApiSpec<
+  AlterPartitionReassignmentsRequest,
+  AlterPartitionReassignmentsResponse
+> = {
   apiKey: 45,
   name: 'AlterPartitionReassignments',
   validVersions: { min: 0, max: 0 },

@@ -35,7 +35,10 @@ export interface DescribeUserScramCredentialsResponseCredentialInfo {
   _unknownTaggedFields?: TaggedField[];
 }
 
-export const DescribeUserScramCredentials: ApiSpec<DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse> = {
+export const DescribeUserScramCredentials: ApiSpec<
+  DescribeUserScramCredentialsRequest,
+  DescribeUserScramCredentialsResponse
+> = {
   apiKey: 50,
   name: 'DescribeUserScramCredentials',
   validVersions: { min: 0, max: 0 },

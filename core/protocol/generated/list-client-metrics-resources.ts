@@ -19,7 +19,10 @@ export interface ListClientMetricsResourcesResponseClientMetricsResource {
   _unknownTaggedFields?: TaggedField[];
 }
 
-export const ListClientMetricsResources: ApiSpec<ListClientMetricsResourcesRequest, ListClientMetricsResourcesResponse> = {
+export const ListClientMetricsResources: ApiSpec<
+  ListClientMetricsResourcesRequest,
+  ListClientMetricsResourcesResponse
+> = {
   apiKey: 74,
   name: 'ListClientMetricsResources',
   validVersions: { min: 0, max: 0 },

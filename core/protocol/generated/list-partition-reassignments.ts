@@ -37,7 +37,10 @@ export interface ListPartitionReassignmentsResponseOngoingPartitionReassignment 
   _unknownTaggedFields?: TaggedField[];
 }
 
-export const ListPartitionReassignments: ApiSpec<ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse> = {
+export const ListPartitionReassignments: ApiSpec<
+  ListPartitionReassignmentsRequest,
+  ListPartitionReassignmentsResponse
+> = {
   apiKey: 46,
   name: 'ListPartitionReassignments',
   validVersions: { min: 0, max: 0 },

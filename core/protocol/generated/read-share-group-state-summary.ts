@@ -41,7 +41,10 @@ export interface ReadShareGroupStateSummaryResponsePartitionResult {
   _unknownTaggedFields?: TaggedField[];
 }
 
-export const ReadShareGroupStateSummary: ApiSpec<ReadShareGroupStateSummaryRequest, ReadShareGroupStateSummaryResponse> = {
+export const ReadShareGroupStateSummary: ApiSpec<
+  ReadShareGroupStateSummaryRequest,
+  ReadShareGroupStateSummaryResponse
+> = {
   apiKey: 87,
   name: 'ReadShareGroupStateSummary',
   validVersions: { min: 0, max: 0 },
