@@ -38,6 +38,9 @@ export class TopicResolver {
       const fresh = await this.get(hit.name);
       if (fresh?.id === id) return fresh;
     }
+    // A miss or a stale id (the topic was deleted, maybe re-created under a new id): rebuild
+    // the id map from the store so a dead id can never resolve to a live topic.
+    this.byId.clear();
     for (const t of await this.metadata.listTopics()) this.remember(t.name, t);
     return this.byId.get(id) ?? null;
   }

@@ -324,8 +324,11 @@ class MessageEmitter {
         base = 'string';
         break;
       case 'bytes':
-      case 'records':
         base = 'Buffer';
+        break;
+      case 'records':
+        // Response interfaces are what handlers build for the encoder, which also takes pieces.
+        base = this.optionalFields ? 'RecordsInput' : 'Buffer';
         break;
       default:
         base = PRIMITIVES.has(elem) ? 'number' : this.structs.get(elem)!.interfaceName;
@@ -333,6 +336,13 @@ class MessageEmitter {
     if (f.type.startsWith('[]')) base = `${base}[]`;
     const nullable = (f.nullableVersions !== undefined && f.nullableVersions !== 'none') || f.type === 'records';
     return nullable ? `${base} | null` : base;
+  }
+
+  /** Whether the interfaces mention RecordsInput, which the file must then import. */
+  usesRecordsInput(): boolean {
+    if (!this.optionalFields) return false;
+    const hasRecords = (fields: SpecField[]): boolean => fields.some((f) => elementOf(f.type) === 'records');
+    return hasRecords(this.loaded.spec.fields) || [...this.structs.values()].some((s) => hasRecords(s.fields));
   }
 
   private fieldComment(f: SpecField): string {
@@ -497,6 +507,7 @@ function emitApiFile(req: LoadedSpec, res: LoadedSpec, specsRel: string): ApiFil
   const lines = [header([req.file, res.file], specsRel), ''];
   const imports = ['ApiSpec'];
   if (reqE.flexible || resE.flexible) imports.push('TaggedField');
+  if (resE.usesRecordsInput()) imports.push('RecordsInput');
   const commonConsts = [...reqE.emitCommonStructConsts(), ...resE.emitCommonStructConsts()];
   if (commonConsts.length > 0) imports.push('FieldSchema');
   lines.push(typeImports(imports), '', ...reqE.emitInterfaces(), '', ...resE.emitInterfaces(), ...commonConsts, '');
@@ -524,6 +535,7 @@ function emitStandaloneFile(loaded: LoadedSpec, specsRel: string): OutputFile & 
   const constName = `${spec.name}Schema`;
   const imports = ['MessageSchema'];
   if (e.flexible) imports.push('TaggedField');
+  if (e.usesRecordsInput()) imports.push('RecordsInput');
   const commonConsts = e.emitCommonStructConsts();
   if (commonConsts.length > 0) imports.push('FieldSchema');
   const lines = [header([loaded.file], specsRel), '', typeImports(imports), '', ...e.emitInterfaces(), ...commonConsts];

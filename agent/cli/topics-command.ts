@@ -65,12 +65,12 @@ function describeError(e: unknown): string {
   return err.type && !message.includes(err.type) ? `${err.type}: ${message}` : message;
 }
 
-function parseBootstrap(raw: string): string[] {
+function parseBootstrap(raw: string, fromEnv: boolean): string[] {
   const servers = raw.split(',').map((s) => s.trim());
   for (const s of servers) {
     const m = /^(.+):(\d{1,5})$/.exec(s);
     if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
-      throw new UsageError(`invalid value ${JSON.stringify(raw)} for --bootstrap-server: expected host:port`);
+      throw new UsageError(`invalid value ${JSON.stringify(raw)} for --bootstrap-server: expected host:port${fromEnv ? ' (from WEIR_BOOTSTRAP_SERVER)' : ''}`);
     }
   }
   return servers;
@@ -222,7 +222,8 @@ export async function topicsCommand(argv: string[]): Promise<number> {
   for (const name of Object.keys(all)) {
     if (f[name] !== undefined && !(name in commonFlags) && !(name in own)) throw new UsageError(`--${name} does not apply to topics ${sub}`);
   }
-  const bootstrap = parseBootstrap(f['bootstrap-server'] as string);
+  const givenAsFlag = rest.some((a) => a === '--bootstrap-server' || a.startsWith('--bootstrap-server='));
+  const bootstrap = parseBootstrap(f['bootstrap-server'] as string, !givenAsFlag && !!process.env.WEIR_BOOTSTRAP_SERVER);
   const names = parseTopicNames(positionals);
   if ((sub === 'create' || sub === 'delete') && names.length === 0) throw new UsageError(`topics ${sub} needs at least one topic name`);
   if (sub === 'list' && names.length > 0) throw new UsageError(`topics list takes no topic names (got ${JSON.stringify(positionals[0])})`);

@@ -81,6 +81,10 @@ export class SqliteMetadataStore implements MetadataStore {
       this.db.pragma('journal_mode = WAL'); // ':memory:' stays 'memory', which is fine
       this.db.pragma('synchronous = FULL');
       this.db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      // A flush touching N partitions dirties ~N log_index leaf pages (one per partition tail). At
+      // the default 1000-page threshold a 1000-partition flush would checkpoint on every commit;
+      // 10000 pages (~40 MiB of WAL) lets a checkpoint write each hot page once for many commits.
+      this.db.pragma('wal_autocheckpoint = 10000');
       migrate(this.db);
     } catch (e) {
       this.db.close();

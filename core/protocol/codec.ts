@@ -1,19 +1,37 @@
 /**
  * Public entry points for encoding and decoding one message body (no size prefix, no header).
  * Encoding sizes the whole message first and writes into a single exactly-sized Buffer, so a
- * large records payload is copied once; decoding returns records/bytes as subarrays of the input.
+ * large records payload is copied once; the gather variant does not copy it at all. Decoding
+ * returns records/bytes as subarrays of the input.
  */
 import { isWeirError, WeirError } from '../errors.js';
-import { compiledMessage, createDefaultValue, type Codec } from './compile.js';
+import { compiledMessage, createDefaultValue, sizeForGather, type Codec } from './compile.js';
 import { Reader } from './reader.js';
 import type { MessageSchema } from './types.js';
 import { Writer } from './writer.js';
+
+export { GATHER_MIN_BYTES } from './compile.js';
 
 export function encodeMessage<T>(schema: MessageSchema, version: number, value: T): Buffer {
   const codec = compiledMessage(schema, version);
   const w = new Writer(Buffer.allocUnsafe(sizeOf(codec, schema, version, value)));
   writeInto(codec, schema, version, w, value);
   return w.finish();
+}
+
+/**
+ * The same bytes as encodeMessage, as segments to be written in order (socket.writev, or
+ * Buffer.concat in tests): every records value and every bytes value of at least
+ * GATHER_MIN_BYTES is included by reference, never copied, between subarrays of one freshly
+ * written structure buffer. The referenced Buffers must stay unmodified until the segments have
+ * been written out.
+ */
+export function encodeMessageGather<T>(schema: MessageSchema, version: number, value: T): Buffer[] {
+  const codec = compiledMessage(schema, version);
+  const { size, external } = sizeForGather(() => sizeOf(codec, schema, version, value));
+  const w = Writer.gathering(Buffer.allocUnsafe(size - external));
+  writeInto(codec, schema, version, w, value);
+  return w.finishSegments();
 }
 
 export function decodeMessage<T>(

@@ -169,16 +169,77 @@ function stringCodec(nullable: boolean, compact: boolean, path: string): Codec {
   };
 }
 
-/** bytes and records: both are length-prefixed raw bytes, decoded as zero-copy subarrays. */
-function bytesCodec(nullable: boolean, compact: boolean, path: string): Codec {
-  const checkNull = (v: any): boolean => {
+// ---------------------------------------------------------------------------------------------
+// bytes and records: length-prefixed raw bytes, decoded as zero-copy subarrays. On encode a
+// records value may also be an array of Buffers meaning their concatenation (a partition's
+// batches read from several stored pieces), written in sequence.
+//
+// Gather encoding (encodeMessageGather, encodeResponseGather) references these payloads instead
+// of copying them: every records piece, and bytes values of at least GATHER_MIN_BYTES. The
+// structure buffer must be sized without them, in the same single size pass, so while
+// `gatherSizing` is set the size functions below add the bytes they will reference to it. It is
+// set only around a size pass (the write pass re-sizes tagged fields and must not count twice).
+
+/** bytes values at least this long are referenced, not copied, by the gather encoders. */
+export const GATHER_MIN_BYTES = 4096;
+
+let gatherSizing: { external: number } | null = null;
+
+/**
+ * Runs a size pass for a gather encode: its result, and how many of those bytes are payloads a
+ * gathering Writer will reference rather than write into its buffer.
+ */
+export function sizeForGather(sizePass: () => number): { size: number; external: number } {
+  const prev = gatherSizing;
+  const state = { external: 0 };
+  gatherSizing = state;
+  try {
+    return { size: sizePass(), external: state.external };
+  } finally {
+    gatherSizing = prev;
+  }
+}
+
+/** Total length of a records value already validated as a Buffer or an array of Buffers. */
+function piecesLength(v: Uint8Array | readonly Uint8Array[]): number {
+  if (v instanceof Uint8Array) return v.length;
+  let n = 0;
+  for (let i = 0; i < v.length; i++) n += v[i]!.length;
+  return n;
+}
+
+function payloadCodec(records: boolean, nullable: boolean, compact: boolean, path: string): Codec {
+  /** The payload length, or -1 for null; validates the value. */
+  const lengthOf = (v: any): number => {
     if (v === null) {
       if (!nullable) throw invalid(path, 'null is not allowed in this version');
-      return true;
+      return -1;
     }
-    if (!(v instanceof Uint8Array)) throw invalid(path, 'expected a Buffer');
-    return false;
+    if (v instanceof Uint8Array) return v.length;
+    if (!records || !Array.isArray(v)) {
+      throw invalid(path, records ? 'expected a Buffer or an array of Buffers' : 'expected a Buffer');
+    }
+    let n = 0;
+    for (let i = 0; i < v.length; i++) {
+      const piece = v[i];
+      if (!(piece instanceof Uint8Array)) throw invalid(`${path}[${i}]`, 'expected a Buffer');
+      n += piece.length;
+    }
+    return n;
   };
+  const noteExternal = records
+    ? (n: number): void => {
+        if (gatherSizing !== null) gatherSizing.external += n;
+      }
+    : (n: number): void => {
+        if (gatherSizing !== null && n >= GATHER_MIN_BYTES) gatherSizing.external += n;
+      };
+  const writePayload = records
+    ? (w: Writer, v: Uint8Array | readonly Uint8Array[]): void => {
+        if (v instanceof Uint8Array) return w.ref(v);
+        for (let i = 0; i < v.length; i++) w.ref(v[i]!);
+      }
+    : (w: Writer, v: Uint8Array): void => (v.length >= GATHER_MIN_BYTES ? w.ref(v) : w.bytes(v));
   const readNull = (): null => {
     if (!nullable) throw corrupt(`${path}: null in non-nullable bytes`);
     return null;
@@ -187,11 +248,16 @@ function bytesCodec(nullable: boolean, compact: boolean, path: string): Codec {
     return {
       fixedSize: -1,
       minSize: 1,
-      size: (v) => (checkNull(v) ? 1 : uvarintSize(v.length + 1) + v.length),
+      size(v) {
+        const n = lengthOf(v);
+        if (n < 0) return 1;
+        noteExternal(n);
+        return uvarintSize(n + 1) + n;
+      },
       write(w, v) {
         if (v === null) return w.uvarint(0);
-        w.uvarint(v.length + 1);
-        w.bytes(v);
+        w.uvarint(piecesLength(v) + 1);
+        writePayload(w, v);
       },
       read(r) {
         const n = r.uvarint();
@@ -203,11 +269,16 @@ function bytesCodec(nullable: boolean, compact: boolean, path: string): Codec {
   return {
     fixedSize: -1,
     minSize: 4,
-    size: (v) => (checkNull(v) ? 4 : 4 + v.length),
+    size(v) {
+      const n = lengthOf(v);
+      if (n < 0) return 4;
+      noteExternal(n);
+      return 4 + n;
+    },
     write(w, v) {
       if (v === null) return w.int32(-1);
-      w.int32(v.length);
-      w.bytes(v);
+      w.int32(piecesLength(v));
+      writePayload(w, v);
     },
     read(r) {
       const n = r.int32();
@@ -356,7 +427,11 @@ function computeFieldDefault(f: FieldSchema): FieldDefault {
       // Kafka's records default is null; a field that is never nullable gets empty bytes instead
       // so that encoding an omitted field stays valid.
       if (f.nullableVersions !== undefined) return { shared: null, fresh: null, isDefault: isNull };
-      return { shared: EMPTY_BUFFER, fresh: null, isDefault: (v) => v instanceof Uint8Array && v.length === 0 };
+      return {
+        shared: EMPTY_BUFFER,
+        fresh: null,
+        isDefault: (v) => (v instanceof Uint8Array || Array.isArray(v)) && piecesLength(v) === 0,
+      };
     default:
       value = f.default ?? 0;
   }
@@ -480,8 +555,9 @@ function primitiveCodec(type: string, nullable: boolean, compact: boolean, path:
     case 'string':
       return stringCodec(nullable, compact, path);
     case 'bytes':
+      return payloadCodec(false, nullable, compact, path);
     case 'records':
-      return bytesCodec(nullable, compact, path);
+      return payloadCodec(true, nullable, compact, path);
     default:
       throw new WeirError('internal', `${path}: unknown primitive type ${type}`);
   }

@@ -81,6 +81,14 @@ export interface TaggedField {
   data: Buffer;
 }
 
+/**
+ * A records field as response interfaces type it, i.e. as handlers give it to the encoder: one
+ * Buffer, or pieces meaning their concatenation (a partition's batches read from several stored
+ * pieces need no Buffer.concat; the gather encoder references each piece). Decoding always gives
+ * a single Buffer (or null), whatever the interface says.
+ */
+export type RecordsInput = Buffer | readonly Buffer[];
+
 export type RequestOf<A> = A extends ApiSpec<infer Req, unknown> ? Req : never;
 export type ResponseOf<A> = A extends ApiSpec<unknown, infer Res> ? Res : never;
 

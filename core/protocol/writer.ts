@@ -14,14 +14,28 @@ const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
  * A cursor writing into a Buffer that the caller sized exactly beforehand (the codec computes
  * sizes first), so there are no capacity checks or reallocations on the hot path; `finish`
  * verifies the size computation and the writes agreed.
+ *
+ * In gather mode (`Writer.gathering`) payloads passed to `ref` are not copied: the output becomes
+ * a list of segments, subarrays of the one structure buffer interleaved with the payloads
+ * themselves, for a vectored socket write. `buf` is then sized without those payloads.
  */
 export class Writer {
   readonly buf: Buffer;
   pos: number;
+  /** Non-null in gather mode: the segments emitted so far. */
+  private readonly segments: Buffer[] | null;
+  /** Gather mode: where the structure bytes not yet emitted as a segment start. */
+  private segmentStart: number;
 
-  constructor(buf: Buffer, pos = 0) {
+  constructor(buf: Buffer, pos = 0, segments: Buffer[] | null = null) {
     this.buf = buf;
     this.pos = pos;
+    this.segments = segments;
+    this.segmentStart = pos;
+  }
+
+  static gathering(buf: Buffer): Writer {
+    return new Writer(buf, 0, []);
   }
 
   // Typed-array stores truncate modulo 256, which is exactly two's-complement byte extraction.
@@ -77,6 +91,21 @@ export class Writer {
     this.pos += src.length;
   }
 
+  /**
+   * A payload the gather encoder references instead of copying (a no-op for an empty one); an
+   * ordinary Writer copies it. The caller decides which payloads qualify, identically in its size
+   * pass, which is what keeps `buf` exactly sized in both modes.
+   */
+  ref(src: Uint8Array): void {
+    const segments = this.segments;
+    if (segments === null) return this.bytes(src);
+    if (src.length === 0) return;
+    if (this.pos > this.segmentStart) segments.push(this.buf.subarray(this.segmentStart, this.pos));
+    // A plain Uint8Array is viewed, not copied, so the segment list is uniformly Buffers.
+    segments.push(Buffer.isBuffer(src) ? src : Buffer.from(src.buffer, src.byteOffset, src.length));
+    this.segmentStart = this.pos;
+  }
+
   /** Writes UTF-8 and returns the byte count; the caller reserved room for it. */
   utf8(s: string, at: number): number {
     return this.buf.write(s, at, 'utf8');
@@ -96,9 +125,22 @@ export class Writer {
   }
 
   finish(): Buffer {
+    this.checkFull();
+    return this.buf;
+  }
+
+  /** Gather mode's finish: the segments, whose concatenation is the encoded message. */
+  finishSegments(): Buffer[] {
+    const segments = this.segments;
+    if (segments === null) throw new WeirError('internal', 'finishSegments on a Writer not in gather mode');
+    this.checkFull();
+    if (this.pos > this.segmentStart) segments.push(this.buf.subarray(this.segmentStart, this.pos));
+    return segments;
+  }
+
+  private checkFull(): void {
     if (this.pos !== this.buf.length) {
       throw new WeirError('internal', `encoder wrote ${this.pos} bytes into a ${this.buf.length}-byte buffer`);
     }
-    return this.buf;
   }
 }

@@ -121,9 +121,11 @@ export class FsObjectStore implements ObjectStore {
     try {
       await unlink(path);
     } catch (e) {
-      // EISDIR/EPERM: the key names a directory, i.e. there is no such object.
-      const code = errnoCode(e);
-      if (isAbsent(e) || code === 'EISDIR' || code === 'EPERM') return;
+      if (isAbsent(e)) return;
+      // Unlinking a directory fails (EISDIR on Linux, EPERM on macOS): the key names a
+      // directory, i.e. there is no such object. A real permission problem must still surface.
+      const isDir = await stat(path).then((info) => info.isDirectory(), () => false);
+      if (isDir) return;
       throw fsError(e, key, 'delete');
     }
     await this.pruneEmptyDirs(dirname(path));

@@ -127,8 +127,9 @@ describe('kill -9', () => {
 
 describe('SIGTERM', () => {
   it('flushes a request received before the signal and acknowledges it before exiting', async () => {
-    // A linger and flush size that never trigger on their own: only the shutdown flushes.
-    let agent = await startAgent({ lingerMs: 600_000, flushBytes: 512 * 1024 * 1024 });
+    // The longest linger the agent allows (60 s) and a flush size never reached: within this
+    // test, only the shutdown flushes.
+    let agent = await startAgent({ lingerMs: 60_000, flushBytes: 512 * 1024 * 1024 });
     const topic = 'term-pending';
     await createTopics(agent.bootstrap, [{ topic, numPartitions: 1 }]);
     const client = await RawClient.connect(agent.host, agent.port);
