@@ -10,7 +10,7 @@
  * connection only; the agent keeps serving everybody else.
  */
 import type { Socket } from 'node:net';
-import { decodeRequestBody, decodeRequestHeader, encodeResponse } from '../core/protocol/frame.js';
+import { decodeRequestBody, decodeRequestHeader, encodeResponseGather } from '../core/protocol/frame.js';
 import type { AgentContext } from './agent-context.js';
 import type { Handler, RequestContext } from './handler.js';
 
@@ -18,7 +18,8 @@ type PauseReason = 'in-flight' | 'memory' | 'write';
 
 interface Slot {
   done: boolean;
-  response: Buffer | null;
+  /** Segments of the response frame (record bytes by reference, not copied), or null for none. */
+  response: Buffer[] | null;
 }
 
 export class Connection {
@@ -157,7 +158,7 @@ export class Connection {
         return;
       }
       slot.done = true;
-      slot.response = fallback;
+      slot.response = [fallback];
       this.slots.push(slot);
       this.writeReady();
       return;
@@ -174,7 +175,7 @@ export class Connection {
     const ctx: RequestContext = { agent: this.agent, header, apiVersion: version, peer: this.peer, signal: this.abort.signal };
     handler.handle(request, ctx).then(
       (body) => {
-        slot.response = body === null ? null : encodeResponse(handler.api, version, header.correlationId, body);
+        slot.response = body === null ? null : encodeResponseGather(handler.api, version, header.correlationId, body);
         this.complete(slot);
       },
       (e: unknown) => {
@@ -193,9 +194,14 @@ export class Connection {
 
   private writeReady(): void {
     if (this.closed) return;
+    let ok = true;
+    // Corked so a response's segments leave as one writev, not one syscall per segment.
+    this.socket.cork();
     while (this.slots.length > 0 && this.slots[0]!.done) {
       const s = this.slots.shift()!;
-      if (s.response && !this.socket.write(s.response)) this.pause('write');
+      if (s.response) for (const seg of s.response) ok = this.socket.write(seg) && ok;
     }
+    this.socket.uncork();
+    if (!ok) this.pause('write');
   }
 }

@@ -17,7 +17,7 @@ import type { TopicInfo } from '../../core/metadata/metadata-store.js';
 import { ErrorCode, errorCodeOf } from '../error-codes.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 
-const EMPTY: Buffer = Buffer.alloc(0);
+const EMPTY: Buffer[] = [];
 
 interface Wanted {
   topicKey: string;
@@ -35,7 +35,7 @@ interface PartitionResult {
   logStartOffset: bigint;
   abortedTransactions: null;
   preferredReadReplica: number;
-  records: Buffer;
+  records: Buffer[];
 }
 
 async function readOnce(wanted: Wanted[], maxBytes: number, ctx: RequestContext): Promise<{ results: PartitionResult[]; bytes: number; anyError: boolean }> {
@@ -61,11 +61,11 @@ async function readOnce(wanted: Wanted[], maxBytes: number, ctx: RequestContext)
         continue;
       }
       const budget = Math.min(w.partitionMaxBytes, Math.max(0, maxBytes - bytes));
-      let records: Buffer = EMPTY;
+      let records: Buffer[] = EMPTY;
       if (w.fetchOffset < state.highWatermark && (budget > 0 || bytes === 0)) {
         const read = await agent.reader.read(w.topic.name, w.partition, w.fetchOffset, budget, bytes === 0, state.highWatermark);
-        // TODO(gather): pass read.records (pieces) straight to the encoder once it accepts Buffer[].
-        records = read.records.length === 1 ? read.records[0]! : Buffer.concat(read.records, read.sizeBytes);
+        // Pieces go to the encoder by reference; the connection writes them without a copy.
+        records = read.records;
         bytes += read.sizeBytes;
       }
       results.push({ ...base, errorCode: ErrorCode.NONE, highWatermark: hw, lastStableOffset: hw, logStartOffset: lso, records });

@@ -11,7 +11,7 @@
 import { WeirError } from '../../core/errors.js';
 import type { MetadataStore } from '../../core/metadata/metadata-store.js';
 import type { ObjectStore } from '../../core/storage/object-store.js';
-import { encodeFlushObject } from '../../core/storage/flush-object.js';
+import { layoutFlushObject } from '../../core/storage/flush-object.js';
 import { flushObjectKey } from '../../core/storage/paths.js';
 import type { LogCache } from '../read-path/log-cache.js';
 
@@ -128,7 +128,7 @@ export class Flusher {
     let releaseCommit!: () => void;
     this.lastCommit = new Promise<void>((r) => (releaseCommit = r));
     try {
-      const { body, placements } = encodeFlushObject(
+      const { pieces, sizeBytes, placements } = layoutFlushObject(
         groups.map((g) => ({
           topicId: g[0]!.input.topicId,
           topic: g[0]!.input.topic,
@@ -138,13 +138,13 @@ export class Flusher {
       );
       const t0 = performance.now();
       await this.metadata.registerPendingObject(key);
-      await this.objects.put(key, body);
+      await this.objects.put(key, pieces);
       const t1 = performance.now();
       placements.forEach((pl, i) => this.cache.put(key, pl.byteStart, pl.byteLength, groups[i]!.map((p) => p.input.records)));
       await previousCommit;
       const results = await this.metadata.commitFlush(
         key,
-        body.length,
+        sizeBytes,
         groups.map((g, i) => ({
           topic: g[0]!.input.topic,
           topicId: g[0]!.input.topicId,
@@ -157,7 +157,7 @@ export class Flusher {
       );
       releaseCommit();
       const t2 = performance.now();
-      this.opts.log('debug', `flush ${key}: ${body.length} bytes, ${groups.length} chunks, put ${(t1 - t0).toFixed(1)} ms, commit ${(t2 - t1).toFixed(1)} ms`);
+      this.opts.log('debug', `flush ${key}: ${sizeBytes} bytes, ${groups.length} chunks, put ${(t1 - t0).toFixed(1)} ms, commit ${(t2 - t1).toFixed(1)} ms`);
       const moved: { topic: string; partition: number }[] = [];
       results.forEach((r, i) => {
         const g = groups[i]!;

@@ -133,7 +133,7 @@ async function produceKcat(job: ProduceJob): Promise<ProduceOutcome> {
   const results = await Promise.all(
     files.map((file) =>
       // kcat exits non-zero if any record failed; -q keeps it from printing per-record errors.
-      runProcess('sh', ['-c', 'exec kcat -P -q -b "$0" -t "$1" "$@" < "$WEIR_BENCH_INPUT"', job.bootstrap, job.topic, ...xs], {
+      runProcess('sh', ['-c', 'exec kcat -P -q "$@" < "$WEIR_BENCH_INPUT"', 'kcat', '-b', job.bootstrap, '-t', job.topic, ...xs], {
         timeoutMs: job.timeoutMs,
         env: { ...process.env, WEIR_BENCH_INPUT: file },
       }),

@@ -58,11 +58,18 @@ export interface FlushObjectIndex extends FlushObjectFooter {
   entries: FlushObjectIndexEntry[];
 }
 
-/**
- * Lays out one flush. placements[i] says where chunks[i]'s batches landed. The batch bytes are
- * copied exactly once, by a single Buffer.concat over every piece.
- */
+/** The flush object as one buffer (a copy of every batch); see layoutFlushObject. */
 export function encodeFlushObject(chunks: FlushChunk[]): { body: Buffer; placements: FlushPlacement[] } {
+  const { pieces, sizeBytes, placements } = layoutFlushObject(chunks);
+  return { body: Buffer.concat(pieces, sizeBytes), placements };
+}
+
+/**
+ * Lays out one flush without copying any batch: the object is the concatenation of `pieces`
+ * (the batches by reference, then index and footer). placements[i] says where chunks[i]'s
+ * batches landed.
+ */
+export function layoutFlushObject(chunks: FlushChunk[]): { pieces: Buffer[]; sizeBytes: number; placements: FlushPlacement[] } {
   const pieces: Buffer[] = [];
   const placements: FlushPlacement[] = [];
   const names: Buffer[] = [];
@@ -107,7 +114,7 @@ export function encodeFlushObject(chunks: FlushChunk[]): { body: Buffer; placeme
   tail.write(FLUSH_OBJECT_MAGIC, p + F_MAGIC, 'latin1');
 
   pieces.push(tail);
-  return { body: Buffer.concat(pieces, dataLength + tail.length), placements };
+  return { pieces, sizeBytes: dataLength + tail.length, placements };
 }
 
 /**

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { WeirError } from '../errors.js';
 import { assertValidRange, clampRange } from './byte-range.js';
 import { assertValidObjectKey, isValidKeySegment } from './object-key.js';
-import type { ByteRange, ObjectInfo, ObjectStore } from './object-store.js';
+import { objectBodySize, type ByteRange, type ObjectBody, type ObjectInfo, type ObjectStore } from './object-store.js';
 import { Semaphore } from './semaphore.js';
 
 export interface FsObjectStoreOptions {
@@ -35,7 +35,7 @@ export class FsObjectStore implements ObjectStore {
     this.handles = new Semaphore(options.maxOpenFiles ?? 64);
   }
 
-  async put(key: string, body: Uint8Array): Promise<void> {
+  async put(key: string, body: ObjectBody): Promise<void> {
     assertValidObjectKey(key);
     const path = this.pathOf(key);
     const dir = dirname(path);
@@ -54,7 +54,7 @@ export class FsObjectStore implements ObjectStore {
         }
         try {
           try {
-            await file.writeFile(body);
+            await writeAll(file, body);
             await file.sync();
           } finally {
             await file.close();
@@ -259,4 +259,33 @@ function fsError(e: unknown, key: string, op: string): WeirError {
   // Disk full, I/O errors, EMFILE from other parts of the process: the store is not serving right now.
   if (code !== undefined) return new WeirError('unavailable', `fs object store ${op} ${key}: ${code}`, { cause: e });
   return new WeirError('internal', `fs object store ${op} ${key} failed`, { cause: e });
+}
+
+/**
+ * Writes every byte of the body. Pieces go out with writev (no copy into one buffer); a short
+ * write, which regular files rarely do, continues from where it stopped.
+ */
+async function writeAll(file: FileHandle, body: ObjectBody): Promise<void> {
+  let pieces = (body instanceof Uint8Array ? [body] : [...body]).filter((b) => b.byteLength > 0);
+  let left = objectBodySize(pieces);
+  let position = 0;
+  while (left > 0) {
+    // IOV_MAX is 1024 on Linux; libuv splits larger vectors, but keep each call modest anyway.
+    const batch = pieces.slice(0, 512);
+    const { bytesWritten } = await file.writev(batch, position);
+    if (bytesWritten <= 0) throw new WeirError('unavailable', 'write made no progress');
+    position += bytesWritten;
+    left -= bytesWritten;
+    let skip = bytesWritten;
+    while (skip > 0 && pieces.length > 0) {
+      const first = pieces[0]!;
+      if (first.byteLength <= skip) {
+        skip -= first.byteLength;
+        pieces.shift();
+      } else {
+        pieces[0] = first.subarray(skip);
+        skip = 0;
+      }
+    }
+  }
 }

@@ -1,7 +1,7 @@
 import { WeirError } from '../errors.js';
 import { assertValidRange, clampRange } from './byte-range.js';
 import { assertValidObjectKey } from './object-key.js';
-import type { ByteRange, ObjectInfo, ObjectStore } from './object-store.js';
+import { type ByteRange, type ObjectBody, type ObjectInfo, type ObjectStore } from './object-store.js';
 
 /**
  * An in-process ObjectStore for tests. It copies on put and on get so that a caller mutating a
@@ -12,9 +12,10 @@ export class MemoryObjectStore implements ObjectStore {
   readonly kind = 'memory';
   private readonly objects = new Map<string, Buffer>();
 
-  async put(key: string, body: Uint8Array): Promise<void> {
+  async put(key: string, body: ObjectBody): Promise<void> {
     assertValidObjectKey(key);
-    this.objects.set(key, Buffer.from(body));
+    // Buffer.concat always allocates, so pieces and single buffers are both copied.
+    this.objects.set(key, Buffer.concat(body instanceof Uint8Array ? [body] : (body as Uint8Array[])));
   }
 
   async get(key: string, range?: ByteRange): Promise<Buffer> {

@@ -18,6 +18,22 @@ export interface ByteRange {
   end: number;
 }
 
+/** An object's bytes: one buffer, or consecutive pieces to be stored as their concatenation. */
+export type ObjectBody = Uint8Array | readonly Uint8Array[];
+
+/** The body as one buffer (copies only when given pieces). */
+export function joinObjectBody(body: ObjectBody): Buffer {
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  return Buffer.concat(body as Uint8Array[]);
+}
+
+export function objectBodySize(body: ObjectBody): number {
+  if (body instanceof Uint8Array) return body.byteLength;
+  let n = 0;
+  for (const b of body) n += b.byteLength;
+  return n;
+}
+
 export interface ObjectInfo {
   key: string;
   sizeBytes: number;
@@ -26,8 +42,12 @@ export interface ObjectInfo {
 export interface ObjectStore {
   /** A short name for logs and docs ("memory", "fs", "s3"). */
   readonly kind: string;
-  /** Writes the whole object durably; once this resolves the bytes survive a crash. Overwrites. */
-  put(key: string, body: Uint8Array): Promise<void>;
+  /**
+   * Writes the whole object durably; once this resolves the bytes survive a crash. Overwrites.
+   * The body may be given as consecutive pieces: a flush passes the producers' buffers as they
+   * are, so the filesystem backend writes them with one writev instead of copying them first.
+   */
+  put(key: string, body: ObjectBody): Promise<void>;
   /** Reads the object or a byte range of it. Throws WeirError('not_found') when absent. */
   get(key: string, range?: ByteRange): Promise<Buffer>;
   /** Size of the object, or null when absent. */

@@ -51,6 +51,18 @@ export function objectStoreContract(name: string, make: ObjectStoreFactory): voi
         assert.equal((await store.get('empty', { start: 0, end: 10 })).length, 0);
       }));
 
+    it('stores a body given as pieces as their concatenation (including empty and many pieces)', () =>
+      withStore(async (store) => {
+        const pieces = [randomBytes(10), Buffer.alloc(0), randomBytes(70_000), new Uint8Array([7]), ...Array.from({ length: 1500 }, () => randomBytes(3))];
+        await store.put('p/pieces', pieces);
+        const want = Buffer.concat(pieces);
+        assert.deepEqual(await store.get('p/pieces'), want);
+        assert.deepEqual(await store.head('p/pieces'), { key: 'p/pieces', sizeBytes: want.length });
+        assert.deepEqual(await store.get('p/pieces', { start: 5, end: 70_020 }), want.subarray(5, 70_020));
+        await store.put('p/none', []);
+        assert.equal((await store.get('p/none')).length, 0);
+      }));
+
     it('reads byte ranges, clamping ranges that run past the end', () =>
       withStore(async (store) => {
         const body = Buffer.from('0123456789');
@@ -107,6 +119,11 @@ export function objectStoreContract(name: string, make: ObjectStoreFactory): voi
         await assert.rejects(store.get('d/1'), (e) => isWeirError(e, 'not_found'));
         await store.delete('d/1');
         await store.delete('never/existed');
+        // A prefix of other keys is not an object: deleting it is a no-op and spares them.
+        await store.put('d/2/x', Buffer.from('y'));
+        await store.delete('d/2');
+        assert.equal((await store.get('d/2/x')).toString(), 'y');
+        await store.delete('d/2/x');
         assert.deepEqual(await keys(store.list('')), []);
         // A deleted key can be written again.
         await store.put('d/1', Buffer.from('again'));
