@@ -1,5 +1,8 @@
 /**
  * Produce — serves v3–v11 (v3 is the first that requires magic v2 record batches).
+ * v0–v2 are advertised but every partition is answered UNSUPPORTED_FOR_MESSAGE_FORMAT, as Kafka
+ * 4.0 does (KAFKA-18659): librdkafka (< 2.8) only compresses with gzip/snappy/lz4 when the
+ * broker's advertised Produce range starts at 0.
  *
  * Each partition's records are validated (CRC-32C, magic 2, sizes against max.message.bytes,
  * keys on compacted topics, timestamps against message.timestamp.*.max.ms) and appended
@@ -84,13 +87,16 @@ function codeForValidation(e: unknown, topic: TopicInfo): number {
 
 export const produceHandler = defineHandler({
   api: Produce,
-  minVersion: 3,
+  minVersion: 0,
   maxVersion: 11,
   async handle(req, ctx) {
     const { agent } = ctx;
     const acks = req.acks;
     const reply = (responses: { name: string; partitionResponses: PartitionOutcome[] }[]) =>
       acks === 0 ? null : { responses, throttleTimeMs: 0 };
+    if (ctx.apiVersion < 3) {
+      return reply(req.topicData.map((t) => ({ name: t.name, partitionResponses: t.partitionData.map((p) => failed(p.index, ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT, 'Produce v0-v2 (message format v0/v1) is not supported; use v3+')) })));
+    }
     if (acks !== 0 && acks !== 1 && acks !== -1) {
       return reply(req.topicData.map((t) => ({ name: t.name, partitionResponses: t.partitionData.map((p) => failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS)) })));
     }

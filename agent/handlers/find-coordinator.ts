@@ -1,0 +1,30 @@
+/**
+ * FindCoordinator — serves v0–v6 (v4+ is the batched form with CoordinatorKeys).
+ *
+ * With one agent, this agent coordinates every group (key type 0). Transactions (key type 1)
+ * are not served yet: COORDINATOR_NOT_AVAILABLE, which clients treat as retriable. librdkafka
+ * also reads the advertisement of this API as "the broker supports consumer groups and LZ4",
+ * so it must be registered even before the group protocol is complete.
+ */
+import { FindCoordinator } from '../../core/protocol/generated/index.js';
+import { ErrorCode } from '../error-codes.js';
+import { defineHandler } from '../handler.js';
+
+const GROUP = 0;
+
+export const findCoordinatorHandler = defineHandler({
+  api: FindCoordinator,
+  minVersion: 0,
+  maxVersion: 6,
+  async handle(req, ctx) {
+    const { agent, apiVersion } = ctx;
+    const { host, port } = agent.advertised;
+    const answer = (key: string) =>
+      req.keyType === GROUP
+        ? { key, nodeId: agent.config.nodeId, host, port, errorCode: ErrorCode.NONE, errorMessage: null }
+        : { key, nodeId: -1, host: '', port: -1, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: 'transactions are not supported yet' };
+    if (apiVersion >= 4) return { throttleTimeMs: 0, coordinators: req.coordinatorKeys.map(answer) };
+    const a = answer(req.key);
+    return { throttleTimeMs: 0, errorCode: a.errorCode, errorMessage: a.errorMessage, nodeId: a.nodeId, host: a.host, port: a.port };
+  },
+});
