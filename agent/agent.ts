@@ -17,6 +17,7 @@ import { handlerRegistry } from './handlers/index.js';
 import { FetchWaiters } from './read-path/fetch-waiters.js';
 import { LogCache } from './read-path/log-cache.js';
 import { LogReader } from './read-path/log-reader.js';
+import { RetentionJob } from './retention.js';
 import { TopicResolver } from './topic-resolver.js';
 import { Flusher } from './write-path/flusher.js';
 
@@ -41,6 +42,7 @@ export class Agent {
   private connections = new Set<Connection>();
   private ctx: AgentContext | null = null;
   private stopping: Promise<void> | null = null;
+  private retention: RetentionJob | null = null;
 
   constructor(
     readonly config: AgentConfig,
@@ -110,6 +112,8 @@ export class Agent {
       this.connections.add(c);
     });
     server.on('error', (e) => log('error', `listener: ${e.message}`));
+    this.retention = new RetentionJob(metadata, this.config.retentionCheckIntervalMs, log);
+    this.retention.start();
     return { host: this.config.host, port };
   }
 
@@ -119,6 +123,7 @@ export class Agent {
       const server = this.server;
       // close() only stops accepting; its callback fires once every connection has ended.
       const closed = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
+      await this.retention?.stop();
       if (this.ctx) await this.ctx.flusher.close();
       // Let the just-resolved produce handlers queue their responses, then end each socket
       // after its queued writes (end, not destroy, so the acks reach the producers).

@@ -26,6 +26,8 @@ export interface AgentConfig {
   defaultPartitions: number;
   /** Upper bound on a Fetch's max wait, whatever the client asks. */
   fetchWaitMaxMs: number;
+  /** How often time-based retention runs; 0 turns it off. */
+  retentionCheckIntervalMs: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
 }
 
@@ -39,7 +41,7 @@ export const agentFlags: Readonly<Record<string, FlagDef>> = {
   'node-id': { type: 'int', default: 0, min: 0, max: 2 ** 31 - 1, description: 'this agent\'s broker id' },
   'linger-ms': { type: 'int', default: 250, min: 0, max: 60_000, description: 'how long produce requests are batched before a flush' },
   'flush-bytes': { type: 'bytes', default: 8 * MiB, min: 1024, max: 1024 * MiB, description: 'flush as soon as this many bytes are pending' },
-  'pending-bytes-max': { type: 'bytes', description: 'produce bytes held before sockets are paused (default 4 x flush-bytes)' },
+  'pending-bytes-max': { type: 'bytes', description: 'produce bytes held before sockets are paused (default 6 x flush-bytes, at least 64MiB)' },
   'flushes-in-flight-max': { type: 'int', default: 4, min: 1, max: 64, description: 'flush objects written concurrently' },
   'request-bytes-max': { type: 'bytes', default: 100 * MiB, min: 1024, max: 1024 * MiB, description: 'largest request frame accepted' },
   'in-flight-per-connection-max': { type: 'int', default: 64, min: 1, max: 10_000, description: 'requests processed at once per connection' },
@@ -48,6 +50,7 @@ export const agentFlags: Readonly<Record<string, FlagDef>> = {
   'auto-create-topics': { type: 'bool', default: true, description: 'create unknown topics on Metadata and Produce' },
   'default-partitions': { type: 'int', default: 1, min: 1, max: 100_000, description: 'partitions of auto-created topics' },
   'fetch-wait-max-ms': { type: 'int', default: 30_000, min: 0, max: 600_000, description: 'cap on a Fetch long poll' },
+  'retention-check-interval-ms': { type: 'int', default: 60_000, min: 0, max: 86_400_000, description: 'how often retention.ms is enforced (0 = never)' },
   'log-level': { type: 'string', default: 'info', oneOf: ['error', 'warn', 'info', 'debug'], description: 'log verbosity (stderr)' },
 };
 
@@ -61,7 +64,7 @@ export function agentConfigFromArgs(argv: readonly string[], env: NodeJS.Process
     nodeId: f['node-id'] as number,
     lingerMs: f['linger-ms'] as number,
     flushBytes,
-    pendingBytesMax: (f['pending-bytes-max'] as number | undefined) ?? Math.max(4 * flushBytes, 32 * MiB),
+    pendingBytesMax: (f['pending-bytes-max'] as number | undefined) ?? Math.max(6 * flushBytes, 64 * MiB),
     flushesInFlightMax: f['flushes-in-flight-max'] as number,
     requestBytesMax: f['request-bytes-max'] as number,
     inFlightPerConnectionMax: f['in-flight-per-connection-max'] as number,
@@ -70,6 +73,7 @@ export function agentConfigFromArgs(argv: readonly string[], env: NodeJS.Process
     autoCreateTopics: f['auto-create-topics'] as boolean,
     defaultPartitions: f['default-partitions'] as number,
     fetchWaitMaxMs: f['fetch-wait-max-ms'] as number,
+    retentionCheckIntervalMs: f['retention-check-interval-ms'] as number,
     logLevel: f['log-level'] as AgentConfig['logLevel'],
   };
   const adv = f['advertised-listener'] as string | undefined;

@@ -52,7 +52,7 @@ export const topicConfigDefs: Readonly<Record<string, ConfigDef>> = {
   'min.insync.replicas': def('1', ConfigType.INT, { min: 1 }),
   preallocate: def('false', ConfigType.BOOLEAN),
   'remote.storage.enable': def('false', ConfigType.BOOLEAN),
-  'retention.bytes': def('-1', ConfigType.LONG, { min: -1, honoured: true }),
+  'retention.bytes': def('-1', ConfigType.LONG, { min: -1 }),
   'retention.ms': def('604800000', ConfigType.LONG, { min: -1, honoured: true }),
   'segment.bytes': def('1073741824', ConfigType.INT, { min: 14 }),
   'segment.index.bytes': def('10485760', ConfigType.INT, { min: 4 }),
