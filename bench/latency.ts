@@ -76,6 +76,24 @@ function line(label: string, s: Summary): string {
   return `${label.padEnd(28)} ${formatSummaryMs(s)}`;
 }
 
+/**
+ * The flusher's debug line per flush ("flush <key>: N bytes, C chunks, put X ms, commit Y ms"),
+ * summarised: where a produce's time after linger goes. Best effort: null if the agent logs none.
+ */
+function flushTimings(output: string): { count: number; bytes: Summary; put: Summary; commit: Summary } | null {
+  const re = /flush \S+: (\d+) bytes, \d+ chunks, put ([\d.]+) ms, commit ([\d.]+) ms/g;
+  const bytes: number[] = [];
+  const put: number[] = [];
+  const commit: number[] = [];
+  for (const m of output.matchAll(re)) {
+    bytes.push(Number(m[1]));
+    put.push(Number(m[2]));
+    commit.push(Number(m[3]));
+  }
+  if (bytes.length === 0) return null;
+  return { count: bytes.length, bytes: summarize(bytes), put: summarize(put), commit: summarize(commit) };
+}
+
 async function main(): Promise<void> {
   printHeader('latency', `ack and end-to-end latency at ${flags.rate} records/s of ${flags['record-bytes']} B, ${flags.partitions} partitions, acks=all`);
   const lingers = flags.lingers.split(',').map((s) => Number(s.trim()));
@@ -98,7 +116,8 @@ async function main(): Promise<void> {
     const agent = await startAgent({
       dataDir,
       lingerMs: linger,
-      extraArgs: ['--default-partitions', String(flags.partitions), ...flags['agent-args'].split(' ').filter((a) => a !== '')],
+      // debug: the flusher logs each flush's put and commit times, summarised below.
+      extraArgs: ['--default-partitions', String(flags.partitions), '--log-level', 'debug', ...flags['agent-args'].split(' ').filter((a) => a !== '')],
       nodeArgs: flags.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
     });
     const cpu0 = cpuSecondsOf(agent.pid) ?? 0;
@@ -120,11 +139,17 @@ async function main(): Promise<void> {
         `target <= ${TARGET_P99_OVER_LINGER_MS} ms: ack ${ack.p99 - linger <= TARGET_P99_OVER_LINGER_MS ? 'MET' : 'MISSED'}, ` +
         `end-to-end ${e2e.p99 - linger <= TARGET_P99_OVER_LINGER_MS ? 'MET' : 'MISSED'}`,
     );
+    const flushes = flushTimings(agent.output());
+    if (flushes !== null) {
+      console.log(line(`agent flushes: put`, flushes.put));
+      console.log(line(`agent flushes: commit`, flushes.commit));
+      console.log(`agent flushes: ${flushes.count} (${fmt(flushes.count / (flags.seconds + flags['warmup-seconds']), 0)}/s), median ${fmt(flushes.bytes.p50 / 1024)} KiB`);
+    }
     if (flags.profile) {
       const file = findProfile(profDir);
       console.log(file === null ? 'no .cpuprofile written' : formatProfile(summarizeProfile(file), 15));
     }
-    results.push({ lingerMs: linger, ack, e2e, diskPut: put, ackP99OverLinger: ack.p99 - linger, e2eP99OverLinger: e2e.p99 - linger, agentCpuS: agentCpu });
+    results.push({ lingerMs: linger, ack, e2e, diskPut: put, flushes, ackP99OverLinger: ack.p99 - linger, e2eP99OverLinger: e2e.p99 - linger, agentCpuS: agentCpu });
   }
   printResult({ bench: 'latency', rate: flags.rate, clientFloorAck: floorAck, results });
 }

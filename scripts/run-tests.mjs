@@ -55,6 +55,8 @@ const args = [
   '--test',
   `--test-concurrency=${CONCURRENCY}`,
   `--test-timeout=${TEST_TIMEOUT_MS}`,
+  // A file whose tests are done must not hang CI on a handle some test forgot to close.
+  '--test-force-exit',
   ...files.map((f) => relative(root, f)),
 ];
 const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit' });

@@ -99,6 +99,13 @@ export async function startAgent(opts: AgentOptions = {}): Promise<Agent> {
     env: { ...process.env, ...opts.env },
   });
 
+  // Unreferenced: an agent a test forgot to stop must not keep the test file's process alive
+  // (node --test would wait forever); the 'exit' handler above kills it instead. Every wait below
+  // holds a timer, which keeps the process alive while a test awaits the agent.
+  child.unref();
+  (child.stdout as unknown as { unref(): void }).unref();
+  (child.stderr as unknown as { unref(): void }).unref();
+
   let all = '';
   let err = '';
   const t: Tracked = { child, exitExpected: false, exit: null, output: () => all };
@@ -146,18 +153,6 @@ export async function startAgent(opts: AgentOptions = {}): Promise<Agent> {
     });
   });
 
-  let address: { host: string; port: number };
-  try {
-    address = await ready;
-  } catch (e) {
-    t.exitExpected = true;
-    if (t.exit === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-    throw e;
-  }
-
   const waitExit = async (timeoutMs: number): Promise<ExitInfo | null> => {
     if (t.exit !== null) return t.exit;
     let timer: NodeJS.Timeout | undefined;
@@ -170,6 +165,18 @@ export async function startAgent(opts: AgentOptions = {}): Promise<Agent> {
       clearTimeout(timer);
     }
   };
+
+  let address: { host: string; port: number };
+  try {
+    address = await ready;
+  } catch (e) {
+    t.exitExpected = true;
+    if (t.exit === null) {
+      child.kill('SIGKILL');
+      await waitExit(10_000);
+    }
+    throw e;
+  }
 
   const agent: Agent = {
     host: address.host,
@@ -189,14 +196,14 @@ export async function startAgent(opts: AgentOptions = {}): Promise<Agent> {
       const info = await waitExit(timeoutMs);
       if (info !== null) return info;
       child.kill('SIGKILL');
-      await exited;
+      await waitExit(10_000);
       throw new Error(`agent did not exit within ${timeoutMs} ms of SIGTERM; killed\n--- output ---\n${all}`);
     },
     async kill9() {
       t.exitExpected = true;
       if (t.exit !== null) return;
       child.kill('SIGKILL');
-      await exited;
+      if ((await waitExit(10_000)) === null) throw new Error(`agent (pid ${child.pid}) still running 10 s after SIGKILL`);
     },
     async restart() {
       if (t.exit === null) await agent.stop();

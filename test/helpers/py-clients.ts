@@ -134,9 +134,14 @@ def confluent_offsets(req):
 
 # ---------------------------------------------------------------- kafka-python
 
+# kafka-python starts by probing the broker version (ApiVersions, with a 0.1 s sleep hack) within
+# this budget, 2 s by default: too tight for a 2-core machine running two test files at once.
+KAFKA_PYTHON_PROBE_MS = 10000
+
 def kafka_python_produce(req):
     from kafka import KafkaProducer
-    kw = {'bootstrap_servers': req['bootstrap'], 'acks': 'all', 'linger_ms': 5}
+    kw = {'bootstrap_servers': req['bootstrap'], 'acks': 'all', 'linger_ms': 5,
+          'api_version_auto_timeout_ms': KAFKA_PYTHON_PROBE_MS}
     kw.update(req.get('config', {}))
     p = KafkaProducer(**kw)
     records = req['records']
@@ -168,7 +173,7 @@ def kafka_python_consumer(req):
     from kafka import KafkaConsumer
     # group_id=None: no coordinator, no commits; partitions are assigned by hand.
     kw = {'bootstrap_servers': req['bootstrap'], 'group_id': None, 'enable_auto_commit': False,
-          'auto_offset_reset': 'earliest'}
+          'auto_offset_reset': 'earliest', 'api_version_auto_timeout_ms': KAFKA_PYTHON_PROBE_MS}
     kw.update(req.get('config', {}))
     return KafkaConsumer(**kw)
 

@@ -17,8 +17,9 @@ import { fileURLToPath } from 'node:url';
 import { decodeRequestBody, decodeRequestHeader, decodeResponse, encodeRequest, encodeResponse } from '../../core/protocol/frame.js';
 import { apisByKey } from '../../core/protocol/generated/index.js';
 import type { ApiSpec } from '../../core/protocol/types.js';
+import { repoRoot } from '../helpers/repo-root.js';
 
-const framesDir = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/frames');
+const framesDir = join(repoRoot(), 'test/fixtures/frames');
 
 interface ManifestEntry {
   file: string;
