@@ -13,7 +13,7 @@
  * hold batch headers and an index, so the baseline moves a few percent more bytes than it is
  * credited with: the comparison favours the baseline slightly.
  *
- * Run: npm run bench -- fetch [--mib 1024] [--driver python|kcat] [--profile 1]
+ * Run: npm run bench -- fetch [--mib 1024] [--driver kcat|python] [--consumers 1] [--profile 1]
  */
 import { cleanup, makeTempDir, startAgent, type RunningAgent } from './lib/agent.js';
 import { consume, parseDriver, produce, type ConsumeOutcome } from './lib/clients.js';
@@ -27,6 +27,7 @@ const TARGET_MIB_S = 400;
 const flags = parseBenchFlags('fetch', {
   mib: { default: 1024, description: 'MiB preloaded and then consumed' },
   driver: { default: 'kcat', description: 'consumer: kcat (-C -e) or python (confluent-kafka consume())' },
+  consumers: { default: 1, description: 'consumer processes splitting the partitions (python driver)' },
   partitions: { default: 16, description: 'partitions of the topic' },
   'record-bytes': { default: 1024, description: 'value size' },
   'warm-runs': { default: 2, description: 'warm passes after the cold one (the best is reported)' },
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
   await evictFromPageCache(files);
   const profDir = flags.profile ? makeProfileDir('fetch') : '';
   agent = await startAgent({ dataDir, extraArgs: agentArgs, nodeArgs: flags.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [] });
-  const job = { bootstrap: agent.bootstrap, topic, partitions: flags.partitions, records, recordBytes: flags['record-bytes'], timeoutMs: 900_000 };
+  const job = { bootstrap: agent.bootstrap, topic, partitions: flags.partitions, records, recordBytes: flags['record-bytes'], processes: flags.consumers, timeoutMs: 900_000 };
   const pass = async (label: string): Promise<{ out: ConsumeOutcome; mibS: number; agentCpu: number }> => {
     const cpu0 = cpuSecondsOf(agent.pid) ?? 0;
     const out = await consume(driver, job);

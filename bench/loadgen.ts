@@ -49,15 +49,22 @@ async function main(): Promise<void> {
   }
 
   const perPartition = Math.ceil(records / flags.partitions);
-  for (const driver of ['kcat', 'python'] as Driver[]) {
+  const consumeCases: [Driver, number][] = [
+    ['kcat', 1],
+    ['python', 1],
+    ['python', 2],
+  ];
+  for (const [driver, processes] of consumeCases) {
     const source = await startFakeBroker({ partitions: flags.partitions, recordBytes, recordsPerPartition: perPartition });
     const total = source.highWatermark * flags.partitions;
-    const out = await consume(driver, { bootstrap: source.bootstrap, topic: 'loadgen', partitions: flags.partitions, records: total, recordBytes, timeoutMs: 600_000 });
+    const cpu0 = cpuSecondsOf(process.pid) ?? 0;
+    const out = await consume(driver, { bootstrap: source.bootstrap, topic: 'loadgen', partitions: flags.partitions, records: total, recordBytes, processes, timeoutMs: 600_000 });
+    const sourceCpu = (cpuSecondsOf(process.pid) ?? 0) - cpu0;
     await source.close();
     if (out.errors.length > 0 || out.records !== total) throw new Error(`${driver} consume: ${out.records} of ${total} records: ${out.errors.join('; ')}`);
     const mibS = out.bytes / MiB / out.seconds;
-    console.log(`consume ${driver.padEnd(6)} x1: ${fmt(mibS)} MiB/s, ${fmt(out.records / out.seconds, 0)} records/s (cpu: consumer ${fmt(out.clientCpuSeconds)} s)`);
-    results.push({ op: 'consume', driver, mibS, consumerCpuS: out.clientCpuSeconds });
+    console.log(`consume ${driver.padEnd(6)} x${processes}: ${fmt(mibS)} MiB/s, ${fmt(out.records / out.seconds, 0)} records/s (cpu: consumers ${fmt(out.clientCpuSeconds)} s, source ${fmt(sourceCpu)} s)`);
+    results.push({ op: 'consume', driver, processes, mibS, consumerCpuS: out.clientCpuSeconds });
   }
   printResult({ bench: 'loadgen', mib: flags.mib, results });
 }

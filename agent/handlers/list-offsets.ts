@@ -24,7 +24,7 @@ const EARLIEST_LOCAL = -4n;
 /** The first record in the entry (at or after minOffset) matching `pick`, decoded on demand. */
 async function findInEntry(agent: AgentContext, entry: IndexEntry, minOffset: number, pick: (ts: number, batchMax: number) => boolean): Promise<{ offset: number; timestamp: number } | null> {
   const buf = await agent.reader.entryBytes(entry);
-  for (const b of scanBatches(buf, { verifyCrc: false })) {
+  for (const b of scanBatches(buf, { verifyCrc: false, allowCompacted: true })) {
     if (!pick(b.maxTimestamp, b.maxTimestamp)) continue;
     const records = await decodeBatchRecords(buf.subarray(b.position, b.position + b.sizeBytes), { ...b, position: 0 });
     for (const r of records) {

@@ -7,13 +7,20 @@
  * SIGKILLs whatever is still running so a crashed test file never leaves agents behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { repoRoot } from './repo-root.js';
 
-/** dist/test/helpers/agent-process.js → dist/agent/cli/main.js */
-export const AGENT_CLI = fileURLToPath(new URL('../../agent/cli/main.js', import.meta.url));
+/**
+ * The compiled CLI: dist/test/helpers/agent-process.js → dist/agent/cli/main.js. Run from
+ * sources (tsx), that relative path has no .js file, so the built one under the repo root is used.
+ */
+export const AGENT_CLI = ((): string => {
+  const besideCompiled = fileURLToPath(new URL('../../agent/cli/main.js', import.meta.url));
+  return existsSync(besideCompiled) ? besideCompiled : join(repoRoot(import.meta.url), 'dist', 'agent', 'cli', 'main.js');
+})();
 
 const READY_LINE = /^weir agent listening on (127\.0\.0\.1):(\d+)$/;
 
@@ -94,9 +101,11 @@ export async function startAgent(opts: AgentOptions = {}): Promise<Agent> {
     ownedDirs.add(dataDir);
   }
   const args = buildArgs(dataDir, opts);
+  // The agent also reads WEIR_<FLAG> variables: a developer's shell must not change what a test runs.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WEIR_')));
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...opts.env },
+    env: { ...inherited, ...opts.env },
   });
 
   // Unreferenced: an agent a test forgot to stop must not keep the test file's process alive
