@@ -129,7 +129,10 @@ export class Agent {
       // after its queued writes (end, not destroy, so the acks reach the producers).
       await new Promise((r) => setImmediate(r));
       for (const c of this.connections) c.end();
-      await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))]);
+      // Clients that do not close their end get 5 s; the timer must not keep the process alive.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+      clearTimeout(timer);
       for (const c of this.connections) c.close();
       await this.stores.objects.close();
       await this.stores.metadata.close();

@@ -30,7 +30,6 @@ async function main(): Promise<void> {
   const produceCases: [Driver, number][] = [
     ...flags.producers.split(',').map((n): [Driver, number] => ['python', Number(n)]),
     ['kcat', 1],
-    ['kcat', 2],
   ];
   for (const [driver, processes] of produceCases) {
     const sink = await startFakeBroker({ partitions: flags.partitions });
