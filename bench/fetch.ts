@@ -15,7 +15,7 @@
  *
  * Run: npm run bench -- fetch [--mib 1024] [--driver kcat|python] [--consumers 1] [--profile 1]
  */
-import { cleanup, makeTempDir, startAgent, type RunningAgent } from './lib/agent.js';
+import { RAM_DIR, cleanup, makeTempDir, startAgent, type RunningAgent } from './lib/agent.js';
 import { consume, parseDriver, produce, type ConsumeOutcome } from './lib/clients.js';
 import { evictFromPageCache, listFiles, readFilesBandwidth, totalBytes } from './lib/disk.js';
 import { cpuSecondsOf, runPython } from './lib/process.js';
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   printHeader('fetch', `catch-up fetch throughput, ${flags.mib} MiB of ${flags['record-bytes']} B records, ${flags.partitions} partitions`);
   const driver = parseDriver(flags.driver);
   const dataDir = makeTempDir('fetch');
-  const scratch = makeTempDir('fetch-scratch');
+  const scratch = makeTempDir('fetch-scratch', RAM_DIR);
   const topic = 'bench-fetch';
   const records = Math.round((flags.mib * MiB) / flags['record-bytes']);
   const agentArgs = ['--default-partitions', String(flags.partitions)];

@@ -7,7 +7,7 @@
  *
  * Run: npm run bench -- loadgen [--mib 512] [--partitions 16]
  */
-import { cleanup, makeTempDir } from './lib/agent.js';
+import { RAM_DIR, cleanup, makeTempDir } from './lib/agent.js';
 import { consume, produce, type Driver } from './lib/clients.js';
 import { startFakeBroker } from './lib/fake-broker.js';
 import { cpuSecondsOf } from './lib/process.js';
@@ -22,7 +22,7 @@ const flags = parseBenchFlags('loadgen', {
 
 async function main(): Promise<void> {
   printHeader('loadgen', `librdkafka driver ceilings against a discard sink / instant source, ${flags['record-bytes']} B records, ${flags.partitions} partitions`);
-  const scratch = makeTempDir('loadgen');
+  const scratch = makeTempDir('loadgen', RAM_DIR);
   const recordBytes = flags['record-bytes'];
   const records = Math.round((flags.mib * MiB) / recordBytes);
   const results: Record<string, unknown>[] = [];

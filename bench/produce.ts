@@ -9,7 +9,7 @@
  *
  * Run: npm run bench -- produce [--mib 1024] [--runs 3] [--driver kcat|python] [--producers 1] [--profile 1]
  */
-import { cleanup, makeTempDir, startAgent, type RunningAgent } from './lib/agent.js';
+import { RAM_DIR, cleanup, makeTempDir, startAgent, type RunningAgent } from './lib/agent.js';
 import { parseDriver, produce, type ProduceOutcome } from './lib/clients.js';
 import { fdatasyncWriteBandwidth } from './lib/disk.js';
 import { cpuSecondsOf, runPython } from './lib/process.js';
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   printHeader('produce', `produce throughput, ${flags['record-bytes']} B records, ${flags.partitions} partitions, acks=all`);
   const driver = parseDriver(flags.driver);
   const dataDir = makeTempDir('produce');
-  const scratch = makeTempDir('produce-scratch');
+  const scratch = makeTempDir('produce-scratch', RAM_DIR);
   const profDir = flags.profile ? makeProfileDir('produce') : '';
 
   const agent = await startAgent({

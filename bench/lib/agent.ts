@@ -8,10 +8,16 @@
  * leaves nothing behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+/**
+ * RAM-backed scratch space for client input files: writing a GiB of kcat input to the disk the
+ * agent fsyncs to would leave writeback competing with the very flushes being measured.
+ */
+export const RAM_DIR = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 
 /** dist/bench/lib/agent.js → dist/agent/cli/main.js */
 export const AGENT_CLI = fileURLToPath(new URL('../../agent/cli/main.js', import.meta.url));
@@ -56,9 +62,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-/** A fresh temp dir removed by cleanup(). */
-export function makeTempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `weir-bench-${prefix}-`));
+/** A fresh temp dir removed by cleanup(); under `base` (default: the OS temp dir). */
+export function makeTempDir(prefix: string, base = tmpdir()): string {
+  const dir = mkdtempSync(join(base, `weir-bench-${prefix}-`));
   tempDirs.add(dir);
   return dir;
 }

@@ -7,7 +7,7 @@
  *  - python: confluent-kafka-python under Debian's /usr/bin/python3 (bench/py/*.py);
  *  - kcat: kcat -P fed from a pre-generated file, kcat -C -e to /dev/null.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { runProcess, runPython } from './process.js';
@@ -28,7 +28,7 @@ export interface ProduceJob {
   processes: number;
   /** librdkafka overrides. */
   config?: Record<string, string | number | boolean>;
-  /** Needed by the kcat driver for its input files. */
+  /** Needed by the kcat driver for its input files (best on RAM: see RAM_DIR). */
   scratchDir: string;
   timeoutMs: number;
 }
@@ -129,8 +129,9 @@ export const KCAT_PRODUCER_DEFAULTS: Record<string, string | number> = {
 async function produceKcat(job: ProduceJob): Promise<ProduceOutcome> {
   const counts = split(job.records, job.processes);
   const files = counts.map((count, i) => {
-    const path = join(job.scratchDir, `kcat-input-${i}.txt`);
-    writeKcatInput(path, job.recordBytes, count);
+    // Reused across runs of the same size: writing it is not part of what is measured.
+    const path = join(job.scratchDir, `kcat-input-${job.recordBytes}-${count}-${i}.txt`);
+    if (!existsSync(path)) writeKcatInput(path, job.recordBytes, count);
     return path;
   });
   const conf = { ...KCAT_PRODUCER_DEFAULTS, ...(job.config ?? {}) };
