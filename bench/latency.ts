@@ -1,5 +1,5 @@
 /**
- * Produce and end-to-end latency at a modest steady rate (default 1000 records/s of 1 KiB, 16
+ * Produce and end-to-end latency. A modest steady rate (default 1000 records/s of 1 KiB, 16
  * partitions, acks=all), at the agent's --linger-ms 250 (the default) and 10. A librdkafka
  * producer (linger.ms=0) and consumer (assign(), long-poll fetches) in one Python process share a
  * monotonic clock, so ack latency (send to acknowledgement) and end-to-end latency (send to
@@ -15,6 +15,8 @@
  *  - disk floor: one durable put of an object the size of one linger's worth of records, done
  *    as the fs object store does it (write temp, fsync, rename, fsync dir), in the data dir.
  * Ack p99 cannot beat linger + disk floor + client floor; the gap above that is the agent's own.
+ * The agent runs with --log-level debug so its per-flush put and commit times can be summarised
+ * too: they split that gap into the flush itself and everything else (queueing, loop stalls).
  *
  * Run: npm run bench -- latency [--rate 1000] [--seconds 15] [--lingers 250,10]
  */

@@ -7,7 +7,7 @@
  * an fdatasync after every 8 MiB (the agent's default --flush-bytes), i.e. what a flusher that did
  * nothing but write and sync could reach. Target: >= 200 MiB/s.
  *
- * Run: npm run bench -- produce [--mib 1024] [--runs 3] [--driver kcat|python] [--producers 1] [--profile 1]
+ * Run: npm run bench -- produce [--mib 1024] [--runs 3] [--driver python|kcat] [--producers 2] [--profile 1]
  */
 import { RAM_DIR, cleanup, makeTempDir, startAgent, type RunningAgent } from './lib/agent.js';
 import { parseDriver, produce, type ProduceOutcome } from './lib/clients.js';
@@ -21,8 +21,11 @@ const TARGET_MIB_S = 200;
 const flags = parseBenchFlags('produce', {
   mib: { default: 1024, description: 'MiB produced per timed run' },
   runs: { default: 3, description: 'timed runs (the median and best are reported)' },
-  driver: { default: 'kcat', description: 'load generator: kcat (-P from a file) or python (confluent-kafka)' },
-  producers: { default: 1, description: 'parallel producer processes' },
+  // python x2 measured fastest against a real agent: kcat is faster into a discard sink but
+  // burned ~10 CPU s/GiB against the agent (a full 2 GiB queue of fresh allocations), taking the
+  // agent's core away. See docs/benchmarks.md.
+  driver: { default: 'python', description: 'load generator: python (confluent-kafka) or kcat (-P from a file)' },
+  producers: { default: 2, description: 'parallel producer processes' },
   partitions: { default: 16, description: 'partitions of the topic' },
   'record-bytes': { default: 1024, description: 'value size' },
   'linger-ms': { default: 250, description: "the agent's --linger-ms" },
