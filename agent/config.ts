@@ -44,7 +44,7 @@ export const agentFlags: Readonly<Record<string, FlagDef>> = {
   'pending-bytes-max': { type: 'bytes', description: 'produce bytes held before sockets are paused (default 6 x flush-bytes, at least 64MiB)' },
   'flushes-in-flight-max': { type: 'int', default: 4, min: 1, max: 64, description: 'flush objects written concurrently' },
   'request-bytes-max': { type: 'bytes', default: 100 * MiB, min: 1024, max: 1024 * MiB, description: 'largest request frame accepted' },
-  'in-flight-per-connection-max': { type: 'int', default: 64, min: 1, max: 10_000, description: 'requests processed at once per connection' },
+  'in-flight-per-connection-max': { type: 'int', default: 4096, min: 1, max: 100_000, description: 'requests processed at once per connection (produce memory is bounded by --pending-bytes-max)' },
   'connections-max': { type: 'int', default: 10_000, min: 1, max: 1_000_000, description: 'open client connections' },
   'cache-bytes-max': { type: 'bytes', default: 256 * MiB, min: 0, max: 64 * 1024 * MiB, description: 'memory for cached log bytes' },
   'auto-create-topics': { type: 'bool', default: true, description: 'create unknown topics on Metadata and Produce' },

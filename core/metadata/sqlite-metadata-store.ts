@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
+import { open, type FileHandle } from 'node:fs/promises';
 import { WeirError, isWeirError } from '../errors.js';
 import type { CommitChunk, CommitResult, IndexEntry, MetadataStore, PartitionState, TopicInfo } from './metadata-store.js';
 import { partitionCountError } from './partition-count.js';
@@ -52,8 +53,13 @@ const INDEX_SELECT = `SELECT l.base_offset, l.last_offset, l.max_timestamp, l.ru
   l.byte_start, l.byte_length FROM log_index l JOIN objects o ON o.id = l.object_id`;
 
 /**
- * The embedded MetadataStore on SQLite (better-sqlite3). Durability: WAL with synchronous=FULL
- * fsyncs the WAL at every commit, so a write that resolved survives kill -9 and power loss.
+ * The embedded MetadataStore on SQLite (better-sqlite3). Durability: every write method resolves
+ * only after the WAL is fdatasync'ed, so a write that resolved survives kill -9 and power loss.
+ * SQLite itself runs with synchronous=NORMAL (consistent: it still syncs around checkpoints) and
+ * the WAL sync is done here, on libuv's thread pool: SQLite's own sync (synchronous=FULL) would
+ * block the event loop for a disk flush on every commit, stalling every connection of the agent.
+ * registerPendingObject does not wait for a sync (a crash of the process loses nothing; a power
+ * loss may lose a registration, so GC must also treat unknown objects as garbage).
  * Every write runs in one IMMEDIATE transaction (it takes the write lock up front, so two
  * processes sharing the file queue on busy_timeout instead of deadlocking on a lock upgrade).
  * better-sqlite3 is synchronous: the methods are async only to share the interface with the
@@ -69,8 +75,13 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly inWriteTx: (fn: () => unknown) => unknown;
   private readonly stmt: Statements;
 
+  /** The WAL file to fdatasync after each write; null for in-memory databases. */
+  private readonly walPath: string | null;
+  private wal: FileHandle | null = null;
+
   constructor(readonly path: string, options: SqliteMetadataStoreOptions = {}) {
     this.now = options.now ?? Date.now;
+    this.walPath = path === ':memory:' || path === '' ? null : `${path}-wal`;
     const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     try {
       this.db = new Database(path, { timeout: busyTimeoutMs });
@@ -79,7 +90,8 @@ export class SqliteMetadataStore implements MetadataStore {
     }
     try {
       this.db.pragma('journal_mode = WAL'); // ':memory:' stays 'memory', which is fine
-      this.db.pragma('synchronous = FULL');
+      // In-memory databases have nothing to sync; files sync in durable().
+      this.db.pragma(this.walPath === null ? 'synchronous = FULL' : 'synchronous = NORMAL');
       this.db.pragma(`busy_timeout = ${busyTimeoutMs}`);
       // A flush touching N partitions dirties ~N log_index leaf pages (one per partition tail). At
       // the default 1000-page threshold a 1000-partition flush would checkpoint on every commit;
@@ -104,7 +116,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async createTopic(name: string, partitions: number, configs: Record<string, string>): Promise<TopicInfo> {
-    return this.guard('createTopic', () => {
+    const result = this.guard('createTopic', () => {
       assertTopicName(name);
       const countError = partitionCountError(partitions);
       if (countError !== null) throw new WeirError('invalid_argument', countError);
@@ -118,6 +130,8 @@ export class SqliteMetadataStore implements MetadataStore {
         return toTopicInfo(this.stmt.topicByName.get(name)!);
       }) as TopicInfo;
     });
+    await this.durable();
+    return result;
   }
 
   async deleteTopic(name: string): Promise<void> {
@@ -130,6 +144,7 @@ export class SqliteMetadataStore implements MetadataStore {
         this.stmt.deleteTopicRow.run(topic.num);
       });
     });
+    await this.durable();
   }
 
   async getTopic(name: string): Promise<TopicInfo | null> {
@@ -144,7 +159,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async createPartitions(name: string, totalPartitions: number): Promise<TopicInfo> {
-    return this.guard('createPartitions', () => {
+    const result = this.guard('createPartitions', () => {
       const countError = partitionCountError(totalPartitions);
       if (countError !== null) throw new WeirError('invalid_argument', countError);
       return this.inWriteTx(() => {
@@ -158,6 +173,8 @@ export class SqliteMetadataStore implements MetadataStore {
         return toTopicInfo(this.stmt.topicByName.get(name)!);
       }) as TopicInfo;
     });
+    await this.durable();
+    return result;
   }
 
   async setTopicConfigs(
@@ -165,7 +182,7 @@ export class SqliteMetadataStore implements MetadataStore {
     configs: Record<string, string | null>,
     mode: 'replace' | 'incremental',
   ): Promise<TopicInfo> {
-    return this.guard('setTopicConfigs', () => {
+    const result = this.guard('setTopicConfigs', () => {
       if (mode !== 'replace' && mode !== 'incremental') throw new WeirError('invalid_argument', `unknown config mode ${String(mode)}`);
       return this.inWriteTx(() => {
         const topic = this.requireTopic(name);
@@ -174,6 +191,8 @@ export class SqliteMetadataStore implements MetadataStore {
         return toTopicInfo(this.stmt.topicByName.get(name)!);
       }) as TopicInfo;
     });
+    await this.durable();
+    return result;
   }
 
   async registerPendingObject(objectKey: string): Promise<void> {
@@ -189,7 +208,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async commitFlush(objectKey: string, objectSizeBytes: number, chunks: CommitChunk[]): Promise<CommitResult[]> {
-    return this.guard('commitFlush', () => {
+    const result = this.guard('commitFlush', () => {
       assertObjectKey(objectKey);
       if (!Number.isSafeInteger(objectSizeBytes) || objectSizeBytes < 0) {
         throw new WeirError('invalid_argument', `object size ${objectSizeBytes} is not a byte count`);
@@ -197,6 +216,8 @@ export class SqliteMetadataStore implements MetadataStore {
       chunks.forEach((chunk, i) => assertCommitChunk(chunk, i, objectSizeBytes));
       return this.inWriteTx(() => this.commitInTx(objectKey, objectSizeBytes, chunks)) as CommitResult[];
     });
+    await this.durable();
+    return result;
   }
 
   private commitInTx(objectKey: string, objectSizeBytes: number, chunks: CommitChunk[]): CommitResult[] {
@@ -337,7 +358,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<number> {
-    return this.guard('deleteRecords', () => {
+    const result = this.guard('deleteRecords', () => {
       assertOffset(beforeOffset, 'beforeOffset');
       return this.inWriteTx(() => {
         const { topicNum, row } = this.requirePartition(topic, partition);
@@ -355,10 +376,29 @@ export class SqliteMetadataStore implements MetadataStore {
         return beforeOffset;
       }) as number;
     });
+    await this.durable();
+    return result;
   }
 
   async close(): Promise<void> {
+    const wal = this.wal;
+    this.wal = null;
+    await wal?.close().catch(() => undefined);
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * Makes every committed transaction durable: fdatasync of the WAL file through its own file
+   * descriptor (fsync applies to the file, whichever descriptor asks), off the event loop.
+   */
+  private async durable(): Promise<void> {
+    if (this.walPath === null) return;
+    try {
+      this.wal ??= await open(this.walPath, 'r');
+      await this.wal.datasync();
+    } catch (e) {
+      throw new WeirError('unavailable', `sync of ${this.walPath} failed: ${(e as Error).message}`, { cause: e });
+    }
   }
 
   private requireTopic(name: string): TopicRow {

@@ -58,7 +58,7 @@ describe('SqliteMetadataStore specifics', () => {
       }
     }));
 
-  it('uses WAL with synchronous=FULL and records its schema version', () =>
+  it('uses WAL and records its schema version', () =>
     withFile(async (path) => {
       await new SqliteMetadataStore(path).close();
       const db = new Database(path, { readonly: true });
