@@ -21,6 +21,7 @@ export const RAM_DIR = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 
 /** dist/bench/lib/agent.js → dist/agent/cli/main.js */
 export const AGENT_CLI = fileURLToPath(new URL('../../agent/cli/main.js', import.meta.url));
+export const WEIR_BIN = fileURLToPath(new URL('../../../scripts/weir', import.meta.url));
 
 const READY_LINE = /^weir agent listening on (127\.0\.0\.1):(\d+)$/m;
 
@@ -70,9 +71,10 @@ export function makeTempDir(prefix: string, base = tmpdir()): string {
 }
 
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
+  // Through scripts/weir, the `weir` bin users run (it sets the malloc tunables); node flags
+  // such as --cpu-prof travel in WEIR_NODE_ARGS.
   const args = [
-    ...(opts.nodeArgs ?? []),
-    AGENT_CLI,
+    WEIR_BIN,
     'agent',
     '--host',
     '127.0.0.1',
@@ -83,7 +85,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     ...(opts.lingerMs === undefined ? [] : ['--linger-ms', String(opts.lingerMs)]),
     ...(opts.extraArgs ?? []),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = { ...process.env, WEIR_NODE_ARGS: [process.env.WEIR_NODE_ARGS ?? '', ...(opts.nodeArgs ?? [])].join(' ').trim() };
+  const child = spawn('sh', args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   running.add(child);
   let output = '';
   const exited = new Promise<void>((resolve) => {
