@@ -55,8 +55,11 @@ def on_delivery(err, msg):
         ack_ms.append(round((now - sent) * 1000, 3))
 
 
+# socket.nagle.disable: librdkafka leaves Nagle on by default; with a broker that answers
+# 10-250 ms later, each small request then waits for the previous segment's delayed ACK (up to
+# 40 ms on Linux). The Java client always sets TCP_NODELAY; latency-minded librdkafka users do too.
 pconf = {'bootstrap.servers': req['bootstrap'], 'acks': 'all', 'linger.ms': 0,
-         'enable.idempotence': False, 'compression.type': 'none'}
+         'enable.idempotence': False, 'compression.type': 'none', 'socket.nagle.disable': True}
 pconf.update(req.get('producerConfig', {}))
 p = Producer(pconf)
 p.list_topics(topic, timeout=30)  # creates the topic (auto-create) and connects
@@ -68,7 +71,7 @@ consumer_ready = threading.Event()
 def consume_loop():
     cconf = {'bootstrap.servers': req['bootstrap'], 'group.id': 'weir-bench-unused',
              'enable.auto.commit': False, 'enable.auto.offset.store': False,
-             'fetch.wait.max.ms': 500, 'fetch.min.bytes': 1}
+             'fetch.wait.max.ms': 500, 'fetch.min.bytes': 1, 'socket.nagle.disable': True}
     cconf.update(req.get('consumerConfig', {}))
     c = Consumer(cconf)
     c.list_topics(topic, timeout=30)
