@@ -6,6 +6,7 @@ import { WeirError } from '../errors.js';
 import { assertValidRange, clampRange } from './byte-range.js';
 import { assertValidObjectKey, isValidKeySegment } from './object-key.js';
 import { objectBodySize, type ByteRange, type ObjectBody, type ObjectInfo, type ObjectStore } from './object-store.js';
+import { OpenFileCache, type OpenFile } from './open-file-cache.js';
 import { Semaphore } from './semaphore.js';
 
 export interface FsObjectStoreOptions {
@@ -29,10 +30,13 @@ export class FsObjectStore implements ObjectStore {
   readonly kind = 'fs';
   readonly root: string;
   private readonly handles: Semaphore;
+  /** Objects are immutable, so read handles are kept open; put and delete invalidate. */
+  private readonly openFiles: OpenFileCache;
 
   constructor(root: string, options: FsObjectStoreOptions = {}) {
     this.root = resolve(root);
     this.handles = new Semaphore(options.maxOpenFiles ?? 64);
+    this.openFiles = new OpenFileCache(Math.max(1, Math.min(128, options.maxOpenFiles ?? 64)));
   }
 
   async put(key: string, body: ObjectBody): Promise<void> {
@@ -59,7 +63,10 @@ export class FsObjectStore implements ObjectStore {
           } finally {
             await file.close();
           }
+          await this.openFiles.invalidate(path);
           await rename(temp, path);
+          // Again after: a read between the two may have cached the replaced file.
+          await this.openFiles.invalidate(path);
         } catch (e) {
           await unlink(temp).catch(() => undefined);
           throw fsError(e, key, 'put');
@@ -77,21 +84,19 @@ export class FsObjectStore implements ObjectStore {
     if (range !== undefined) assertValidRange(range);
     const path = this.pathOf(key);
     return this.handles.run(async () => {
-      let file: FileHandle;
+      let opened: OpenFile;
       try {
-        file = await open(path, 'r');
+        opened = await this.openFiles.acquire(path);
       } catch (e) {
         throw isAbsent(e) ? notFound(key) : fsError(e, key, 'get');
       }
       try {
-        const info = await file.stat();
-        if (!info.isFile()) throw notFound(key);
-        const { start, end } = clampRange(range, info.size);
+        const { start, end } = clampRange(range, opened.sizeBytes);
         // Read exactly the range: Fetch reads a few KiB out of multi-MiB objects.
         const out = Buffer.allocUnsafe(end - start);
         let filled = 0;
         while (filled < out.length) {
-          const { bytesRead } = await file.read(out, filled, out.length - filled, start + filled);
+          const { bytesRead } = await opened.file.read(out, filled, out.length - filled, start + filled);
           if (bytesRead === 0) throw new WeirError('corrupt', `object ${key} ended early while reading`);
           filled += bytesRead;
         }
@@ -99,7 +104,7 @@ export class FsObjectStore implements ObjectStore {
       } catch (e) {
         throw fsError(e, key, 'get');
       } finally {
-        await file.close();
+        await opened.release();
       }
     });
   }
@@ -119,7 +124,9 @@ export class FsObjectStore implements ObjectStore {
     assertValidObjectKey(key);
     const path = this.pathOf(key);
     try {
+      await this.openFiles.invalidate(path);
       await unlink(path);
+      await this.openFiles.invalidate(path);
     } catch (e) {
       if (isAbsent(e)) return;
       // Unlinking a directory fails (EISDIR on Linux, EPERM on macOS): the key names a
@@ -145,7 +152,9 @@ export class FsObjectStore implements ObjectStore {
     yield* this.walk(join(this.root, ...dirSegments), prefix.slice(0, slash + 1), namePrefix);
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.openFiles.closeAll();
+  }
 
   private pathOf(key: string): string {
     // Safe because assertValidObjectKey rejected '..', '.', empty segments and leading '/'.

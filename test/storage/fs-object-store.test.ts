@@ -95,4 +95,32 @@ describe('FsObjectStore specifics', () => {
       await cleanup();
     }
   });
+
+  it('never serves a replaced or deleted object from its cached open handle', () =>
+    withRoot(async (_root, store) => {
+      await store.put('c/obj', Buffer.from('first'));
+      assert.equal((await store.get('c/obj')).toString(), 'first'); // handle now cached
+      await store.put('c/obj', Buffer.from('second!'));
+      assert.equal((await store.get('c/obj')).toString(), 'second!');
+      assert.equal((await store.get('c/obj', { start: 0, end: 100 })).length, 7, 'size is the new one');
+      await store.delete('c/obj');
+      await assert.rejects(store.get('c/obj'), (e: unknown) => isWeirError(e, 'not_found'));
+    }));
+
+  it('keeps concurrent range reads of many objects correct with few cached handles', async () => {
+    const { root, cleanup } = await tempRoot();
+    const store = new FsObjectStore(root, { maxOpenFiles: 2 });
+    try {
+      const bodies = Array.from({ length: 10 }, (_, i) => Buffer.alloc(1000, i));
+      await Promise.all(bodies.map((b, i) => store.put(`m/${i}`, b)));
+      const reads = Array.from({ length: 200 }, (_, n) => n % 10).map(async (i) => {
+        const got = await store.get(`m/${i}`, { start: 10 * i, end: 10 * i + 50 });
+        assert.deepEqual(got, bodies[i]!.subarray(10 * i, 10 * i + 50));
+      });
+      await Promise.all(reads);
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
 });
