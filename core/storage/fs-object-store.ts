@@ -14,6 +14,9 @@ export interface FsObjectStoreOptions {
   maxOpenFiles?: number;
 }
 
+/** Distinguishes this process's temp files from those a crashed earlier process left (pids repeat). */
+const processNonce = randomBytes(6).toString('hex');
+
 /** Temp files start with '.', which no valid key segment does, so they never collide or get listed. */
 const tempPrefix = '.tmp-';
 
@@ -32,6 +35,10 @@ export class FsObjectStore implements ObjectStore {
   private readonly handles: Semaphore;
   /** Objects are immutable, so read handles are kept open; put and delete invalidate. */
   private readonly openFiles: OpenFileCache;
+  /** Directories this store created or saw; forgotten when a delete prunes directories. */
+  private readonly knownDirs = new Set<string>();
+  /** Temp names only need to be unique among this process's concurrent puts. */
+  private tempCounter = 0;
 
   constructor(root: string, options: FsObjectStoreOptions = {}) {
     this.root = resolve(root);
@@ -47,8 +54,13 @@ export class FsObjectStore implements ObjectStore {
       // A concurrent delete may prune the (then empty) directory between our mkdir and our open;
       // recreating it and retrying is all it takes.
       for (let attempt = 1; ; attempt++) {
-        await this.ensureDir(dir, key);
-        const temp = join(dir, `${tempPrefix}${randomBytes(8).toString('hex')}`);
+        // Directories are created once per hour of keys; a retry (a delete pruned it) re-checks.
+        if (attempt > 1 || !this.knownDirs.has(dir)) {
+          await this.ensureDir(dir, key);
+          if (this.knownDirs.size > 10_000) this.knownDirs.clear();
+          this.knownDirs.add(dir);
+        }
+        const temp = join(dir, `${tempPrefix}${processNonce}-${this.tempCounter++}`);
         let file: FileHandle;
         try {
           file = await open(temp, 'wx');
@@ -227,6 +239,7 @@ export class FsObjectStore implements ObjectStore {
   private async pruneEmptyDirs(dir: string): Promise<void> {
     for (let p = dir; p !== this.root && p.startsWith(this.root); p = dirname(p)) {
       try {
+        this.knownDirs.delete(p);
         await rmdir(p);
       } catch {
         return; // ENOTEMPTY (the common case) or anything else: stop, pruning is best effort
