@@ -9,6 +9,7 @@ import type { Handler } from './handler.js';
 import type { FetchWaiters } from './read-path/fetch-waiters.js';
 import type { LogCache } from './read-path/log-cache.js';
 import type { LogReader } from './read-path/log-reader.js';
+import type { PartitionStates } from './read-path/partition-states.js';
 import type { TopicResolver } from './topic-resolver.js';
 import type { Flusher } from './write-path/flusher.js';
 
@@ -26,6 +27,8 @@ export interface AgentContext {
   reader: LogReader;
   cache: LogCache;
   waiters: FetchWaiters;
+  /** Cached partition states for Fetch; invalidate after changing a partition's offsets. */
+  partitionStates: PartitionStates;
   handlers: ReadonlyMap<number, Handler>;
   log: (level: LogLevel, msg: string) => void;
 }

@@ -17,6 +17,7 @@ import { handlerRegistry } from './handlers/index.js';
 import { FetchWaiters } from './read-path/fetch-waiters.js';
 import { LogCache } from './read-path/log-cache.js';
 import { LogReader } from './read-path/log-reader.js';
+import { PartitionStates } from './read-path/partition-states.js';
 import { RetentionJob } from './retention.js';
 import { TopicResolver } from './topic-resolver.js';
 import { Flusher } from './write-path/flusher.js';
@@ -69,6 +70,7 @@ export class Agent {
     const log = (level: LogLevel, msg: string): void => this.log(level, msg);
     const cache = new LogCache(this.config.cacheBytesMax);
     const waiters = new FetchWaiters();
+    const partitionStates = new PartitionStates(metadata);
     const flusher = new Flusher(objects, metadata, cache, {
       agentId: `${this.config.nodeId}-${randomBytes(4).toString('hex')}`,
       lingerMs: this.config.lingerMs,
@@ -76,7 +78,10 @@ export class Agent {
       pendingBytesMax: this.config.pendingBytesMax,
       flushesInFlightMax: this.config.flushesInFlightMax,
       onCommitted: (parts) => {
-        for (const p of parts) waiters.notify(p.topic, p.partition);
+        for (const p of parts) {
+          partitionStates.advance(p.topic, p.partition, p.highWatermark);
+          waiters.notify(p.topic, p.partition);
+        }
       },
       log,
     });
@@ -103,6 +108,7 @@ export class Agent {
       reader: new LogReader(objects, metadata, cache),
       cache,
       waiters,
+      partitionStates,
       handlers: handlerRegistry,
       log,
     };
@@ -112,7 +118,7 @@ export class Agent {
       this.connections.add(c);
     });
     server.on('error', (e) => log('error', `listener: ${e.message}`));
-    this.retention = new RetentionJob(metadata, this.config.retentionCheckIntervalMs, log);
+    this.retention = new RetentionJob(metadata, this.config.retentionCheckIntervalMs, log, (topic, partition) => partitionStates.invalidate(topic, partition));
     this.retention.start();
     return { host: this.config.host, port };
   }

@@ -18,6 +18,8 @@ export class RetentionJob {
     private readonly metadata: MetadataStore,
     private readonly checkIntervalMs: number,
     private readonly log: (level: LogLevel, msg: string) => void,
+    /** Told about every partition whose log start moved (caches of partition state). */
+    private readonly onMoved: (topic: string, partition: number) => void = () => undefined,
   ) {}
 
   start(): void {
@@ -53,6 +55,7 @@ export class RetentionJob {
         const newStart = keep ? Math.max(keep.baseOffset, state.logStartOffset) : state.highWatermark;
         if (newStart > state.logStartOffset) {
           await this.metadata.deleteRecords(topic.name, p, newStart);
+          this.onMoved(topic.name, p);
           moved++;
           this.log('debug', `retention: ${topic.name}-${p} log start ${state.logStartOffset} -> ${newStart}`);
         }

@@ -43,6 +43,7 @@ export const deleteRecordsHandler = defineHandler({
               if (p.offset < TO_HIGH_WATERMARK || p.offset > BigInt(state.highWatermark)) return failed(ErrorCode.OFFSET_OUT_OF_RANGE);
               const before = p.offset === TO_HIGH_WATERMARK ? state.highWatermark : Number(p.offset);
               const logStart = await agent.metadata.deleteRecords(topic.name, p.partitionIndex, before);
+              agent.partitionStates.invalidate(topic.name, p.partitionIndex);
               return { partitionIndex: p.partitionIndex, lowWatermark: BigInt(logStart), errorCode: ErrorCode.NONE };
             } catch (e) {
               return failed(errorCodeOf(e));

@@ -39,6 +39,7 @@ async function deleteOne(agent: AgentContext, target: Target, duplicated: boolea
       if (!topic) throw new AdminError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${target.name} does not exist`);
     }
     await agent.metadata.deleteTopic(topic.name);
+    agent.partitionStates.invalidate(topic.name);
     // Everything: the resolver also indexes topics by id.
     agent.topics.invalidate();
     agent.log('info', `deleted topic ${topic.name}`);

@@ -51,7 +51,7 @@ async function readOnce(wanted: Wanted[], maxBytes: number, ctx: RequestContext)
       continue;
     }
     try {
-      const state = await agent.metadata.getPartitionState(w.topic.name, w.partition);
+      const state = await agent.partitionStates.get(w.topic.name, w.partition);
       if (!state) throw Object.assign(new Error('partition vanished'), { code: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
       const hw = BigInt(state.highWatermark);
       const lso = BigInt(state.logStartOffset);

@@ -10,6 +10,14 @@
  * written AND committed, and carries the offsets the commit assigned; acks=0 gets no response.
  * Errors are per partition: UNKNOWN_TOPIC_OR_PARTITION, CORRUPT_MESSAGE, MESSAGE_TOO_LARGE,
  * INVALID_RECORD, UNSUPPORTED_FOR_MESSAGE_FORMAT, INVALID_TIMESTAMP, KAFKA_STORAGE_ERROR.
+ *
+ * Idempotent producers (a batch with producerId >= 0): as in Kafka, such a record set must be
+ * exactly one batch with a sequence >= 0 (else INVALID_RECORD). Its producer fields go with the
+ * append, and the sequence check happens when the flush commits, in the metadata store's
+ * transaction (core/metadata/producer-sequence.ts): a retry of one of the producer's last 5
+ * batches is answered with its original offsets and stored nothing; a gap is
+ * OUT_OF_ORDER_SEQUENCE_NUMBER, an epoch older than one already written INVALID_PRODUCER_EPOCH,
+ * and an id never allocated (InitProducerId) UNKNOWN_PRODUCER_ID.
  * Transactional produce is not served yet (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
  */
 import { isWeirError, WeirError } from '../../core/errors.js';
@@ -17,6 +25,8 @@ import { Produce } from '../../core/protocol/generated/index.js';
 import { scanBatches, setLogAppendTime, type BatchHeader } from '../../core/records/batch.js';
 import { decodeBatchRecords } from '../../core/records/records.js';
 import type { TopicInfo } from '../../core/metadata/metadata-store.js';
+import { lastSequenceOf } from '../../core/metadata/producer-sequence.js';
+import { ProducerStateError, type ProducerBatch, type ProducerBatchError } from '../../core/metadata/producer-state-store.js';
 import { ErrorCode, errorCodeOf, errorMessageOf } from '../error-codes.js';
 import { defineHandler } from '../handler.js';
 import { topicConfigNumber, topicConfigValue } from '../topic-configs.js';
@@ -39,10 +49,38 @@ const failed = (index: number, errorCode: number, errorMessage: string | null = 
   errorMessage,
 });
 
+const producerErrorCodes: Record<ProducerBatchError, number> = {
+  out_of_order_sequence: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+  invalid_producer_epoch: ErrorCode.INVALID_PRODUCER_EPOCH,
+  unknown_producer_id: ErrorCode.UNKNOWN_PRODUCER_ID,
+};
+
+/** The Kafka code for an append's failure, including the sequence check's refusals. */
+function appendErrorCode(e: unknown): number {
+  return e instanceof ProducerStateError ? producerErrorCodes[e.reason] : errorCodeOf(e);
+}
+
+/** The producer fields of an idempotent producer's record set (Kafka's LogValidator rules), or undefined for a plain one. */
+function producerBatchOf(batches: BatchHeader[]): ProducerBatch | undefined {
+  // Kafka's RecordBatch.hasProducerId: any id > -1.
+  if (!batches.some((b) => b.producerId >= 0n)) return undefined;
+  if (batches.length !== 1) throw new WeirError('invalid_argument', `an idempotent producer must send one record batch per partition, not ${batches.length}`);
+  const b = batches[0]!;
+  if (b.baseSequence < 0) throw new WeirError('invalid_argument', `invalid sequence number ${b.baseSequence} in a batch of producer ${b.producerId}`);
+  if (b.producerEpoch < 0) throw new WeirError('invalid_argument', `invalid epoch ${b.producerEpoch} in a batch of producer ${b.producerId}`);
+  // Producer ids are allocated from 1 upwards; one this large was never handed out.
+  if (b.producerId > BigInt(Number.MAX_SAFE_INTEGER)) throw new ProducerStateError('unknown_producer_id', `producer id ${b.producerId} was never allocated by this cluster`);
+  return { producerId: Number(b.producerId), producerEpoch: b.producerEpoch, baseSequence: b.baseSequence, lastSequence: lastSequenceOf(b.baseSequence, b.lastOffsetDelta) };
+}
+
 /** Validates one partition's record set; throws a WeirError whose kind maps to the Kafka code. */
-async function validate(topic: TopicInfo, records: Buffer): Promise<{ batches: BatchHeader[]; offsetCount: number; maxTimestamp: number; logAppendTime: number | null }> {
+async function validate(
+  topic: TopicInfo,
+  records: Buffer,
+): Promise<{ batches: BatchHeader[]; offsetCount: number; maxTimestamp: number; logAppendTime: number | null; producer: ProducerBatch | undefined }> {
   if (records.length === 0) throw new WeirError('corrupt', 'empty record set');
   const batches = scanBatches(records);
+  const producer = producerBatchOf(batches);
   const maxMessageBytes = topicConfigNumber(topic.configs, 'max.message.bytes');
   const compacted = topicConfigValue(topic.configs, 'cleanup.policy').includes('compact');
   const logAppendTime = topicConfigValue(topic.configs, 'message.timestamp.type') === 'LogAppendTime' ? Date.now() : null;
@@ -70,11 +108,12 @@ async function validate(topic: TopicInfo, records: Buffer): Promise<{ batches: B
     offsetCount += b.lastOffsetDelta + 1;
     maxTimestamp = Math.max(maxTimestamp, logAppendTime ?? b.maxTimestamp);
   }
-  return { batches, offsetCount, maxTimestamp, logAppendTime };
+  return { batches, offsetCount, maxTimestamp, logAppendTime, producer };
 }
 
 function codeForValidation(e: unknown, topic: TopicInfo): number {
   if (!isWeirError(e)) return ErrorCode.UNKNOWN_SERVER_ERROR;
+  if (e instanceof ProducerStateError) return appendErrorCode(e);
   switch (e.kind) {
     case 'unsupported':
       return /magic/i.test(e.message) ? ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT : ErrorCode.INVALID_RECORD;
@@ -123,6 +162,7 @@ export const produceHandler = defineHandler({
               records: p.records,
               offsetCount: v.offsetCount,
               maxTimestamp: v.maxTimestamp,
+              ...(v.producer === undefined ? {} : { producer: v.producer }),
             });
             if (acks === 0) {
               pending.catch((e: unknown) => agent.log('warn', `acks=0 produce to ${topic.name}-${p.index} lost: ${errorMessageOf(e)}`));
@@ -134,12 +174,13 @@ export const produceHandler = defineHandler({
                 index: p.index,
                 errorCode: ErrorCode.NONE,
                 baseOffset: BigInt(r.baseOffset),
-                logAppendTimeMs: v.logAppendTime === null ? -1n : BigInt(v.logAppendTime),
+                // A duplicate answers with the original batch's append time, as Kafka does.
+                logAppendTimeMs: v.logAppendTime === null ? -1n : BigInt(r.duplicate?.maxTimestamp ?? v.logAppendTime),
                 logStartOffset: BigInt(r.logStartOffset),
                 errorMessage: null,
               };
             } catch (e) {
-              return failed(p.index, errorCodeOf(e), errorMessageOf(e));
+              return failed(p.index, appendErrorCode(e), errorMessageOf(e));
             }
           }),
         );

@@ -9,7 +9,8 @@
  * batches get offsets in the order it sent them.
  */
 import { WeirError } from '../../core/errors.js';
-import type { MetadataStore } from '../../core/metadata/metadata-store.js';
+import type { CommitChunk, MetadataStore, PartResult } from '../../core/metadata/metadata-store.js';
+import { ProducerStateError, type ProducerBatch } from '../../core/metadata/producer-state-store.js';
 import type { ObjectStore } from '../../core/storage/object-store.js';
 import { layoutFlushObject } from '../../core/storage/flush-object.js';
 import { flushObjectKey } from '../../core/storage/paths.js';
@@ -24,11 +25,18 @@ export interface AppendInput {
   /** Sum of (lastOffsetDelta + 1) over the batches. */
   offsetCount: number;
   maxTimestamp: number;
+  /**
+   * An idempotent producer's batch (then `records` is exactly that one batch): the commit checks
+   * its sequence and the append may resolve as a duplicate or reject with a ProducerStateError.
+   */
+  producer?: ProducerBatch;
 }
 
 export interface AppendResult {
   baseOffset: number;
   logStartOffset: number;
+  /** Set when the batch was a retry of one already committed: baseOffset is the original's, nothing was stored again. */
+  duplicate?: { maxTimestamp: number };
 }
 
 interface PendingAppend {
@@ -43,8 +51,8 @@ export interface FlusherOptions {
   flushBytes: number;
   pendingBytesMax: number;
   flushesInFlightMax: number;
-  /** Called after each commit with the partitions whose high watermark moved. */
-  onCommitted: (partitions: { topic: string; partition: number }[]) => void;
+  /** Called after each commit with the partitions whose high watermark moved, and where to. */
+  onCommitted: (partitions: { topic: string; partition: number; highWatermark: number }[]) => void;
   log: (level: 'error' | 'warn' | 'info' | 'debug', msg: string) => void;
 }
 
@@ -145,20 +153,32 @@ export class Flusher {
       const results = await this.metadata.commitFlush(
         key,
         sizeBytes,
-        groups.map((g, i) => ({
-          topic: g[0]!.input.topic,
-          topicId: g[0]!.input.topicId,
-          partition: g[0]!.input.partition,
-          offsetCount: g.reduce((n, p) => n + p.input.offsetCount, 0),
-          maxTimestamp: g.reduce((m, p) => Math.max(m, p.input.maxTimestamp), -1),
-          byteStart: placements[i]!.byteStart,
-          byteLength: placements[i]!.byteLength,
-        })),
+        groups.map((g, i): CommitChunk => {
+          const chunk: CommitChunk = {
+            topic: g[0]!.input.topic,
+            topicId: g[0]!.input.topicId,
+            partition: g[0]!.input.partition,
+            offsetCount: g.reduce((n, p) => n + p.input.offsetCount, 0),
+            maxTimestamp: g.reduce((m, p) => Math.max(m, p.input.maxTimestamp), -1),
+            byteStart: placements[i]!.byteStart,
+            byteLength: placements[i]!.byteLength,
+          };
+          // Only a chunk holding a producer batch gets parts: one per append, so results map straight back.
+          if (g.some((p) => p.input.producer !== undefined)) {
+            chunk.parts = g.map((p) => ({
+              offsetCount: p.input.offsetCount,
+              byteLength: p.input.records.length,
+              maxTimestamp: p.input.maxTimestamp,
+              producer: p.input.producer ?? null,
+            }));
+          }
+          return chunk;
+        }),
       );
       releaseCommit();
       const t2 = performance.now();
       this.opts.log('debug', `flush ${key}: ${sizeBytes} bytes, ${groups.length} chunks, put ${(t1 - t0).toFixed(1)} ms, commit ${(t2 - t1).toFixed(1)} ms`);
-      const moved: { topic: string; partition: number }[] = [];
+      const moved: { topic: string; partition: number; highWatermark: number }[] = [];
       results.forEach((r, i) => {
         const g = groups[i]!;
         if (!r.ok) {
@@ -166,12 +186,15 @@ export class Flusher {
           for (const p of g) p.reject(err);
           return;
         }
-        moved.push({ topic: r.topic, partition: r.partition });
         let next = r.baseOffset;
-        for (const p of g) {
-          p.resolve({ baseOffset: next, logStartOffset: r.logStartOffset });
-          next += p.input.offsetCount;
+        if (r.parts !== undefined) next = this.settleParts(key, placements[i]!.byteStart, g, r.parts, r.baseOffset, r.logStartOffset);
+        else {
+          for (const p of g) {
+            p.resolve({ baseOffset: next, logStartOffset: r.logStartOffset });
+            next += p.input.offsetCount;
+          }
         }
+        moved.push({ topic: r.topic, partition: r.partition, highWatermark: next });
       });
       if (moved.length > 0) this.opts.onCommitted(moved);
     } catch (e) {
@@ -196,4 +219,36 @@ export class Flusher {
       }
     }
   }
+
+  /**
+   * Settles the appends of a chunk that went through the producer check (one part per append) and
+   * returns the partition's next offset. When a part was left out of the index (duplicate or
+   * refused), the index rows are narrower than the chunk cached before the commit, so their byte
+   * ranges are cached as well: tail reads stay cache hits.
+   */
+  private settleParts(key: string, chunkStart: number, g: PendingAppend[], parts: PartResult[], baseOffset: number, logStartOffset: number): number {
+    const rows: { start: number; length: number; pieces: Buffer[] }[] = [];
+    let row: (typeof rows)[number] | null = null;
+    let byte = chunkStart;
+    let next = baseOffset;
+    parts.forEach((part, j) => {
+      const p = g[j]!;
+      const length = p.input.records.length;
+      if (part.kind === 'appended') {
+        if (row === null) rows.push((row = { start: byte, length: 0, pieces: [] }));
+        row.length += length;
+        row.pieces.push(p.input.records);
+        p.resolve({ baseOffset: part.baseOffset, logStartOffset });
+        next = part.baseOffset + p.input.offsetCount;
+      } else {
+        row = null;
+        if (part.kind === 'duplicate') p.resolve({ baseOffset: part.baseOffset, logStartOffset, duplicate: { maxTimestamp: part.maxTimestamp } });
+        else p.reject(new ProducerStateError(part.error, part.message));
+      }
+      byte += length;
+    });
+    if (rows.length !== 1 || rows[0]!.length !== byte - chunkStart) for (const w of rows) this.cache.put(key, w.start, w.length, w.pieces);
+    return next;
+  }
+
 }
