@@ -5,6 +5,7 @@
 import type { MetadataStore } from '../core/metadata/metadata-store.js';
 import type { ObjectStore } from '../core/storage/object-store.js';
 import type { AgentConfig } from './config.js';
+import type { GroupCoordinator } from './groups/group-coordinator.js';
 import type { Handler } from './handler.js';
 import type { FetchWaiters } from './read-path/fetch-waiters.js';
 import type { LogCache } from './read-path/log-cache.js';
@@ -29,6 +30,8 @@ export interface AgentContext {
   waiters: FetchWaiters;
   /** Cached partition states for Fetch; invalidate after changing a partition's offsets. */
   partitionStates: PartitionStates;
+  /** Consumer groups: membership in memory here, committed offsets in `metadata`. */
+  groups: GroupCoordinator;
   handlers: ReadonlyMap<number, Handler>;
   log: (level: LogLevel, msg: string) => void;
 }

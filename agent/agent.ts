@@ -13,6 +13,7 @@ import type { ObjectStore } from '../core/storage/object-store.js';
 import type { AgentContext, LogLevel } from './agent-context.js';
 import type { AgentConfig } from './config.js';
 import { Connection } from './connection.js';
+import { GroupCoordinator } from './groups/group-coordinator.js';
 import { handlerRegistry } from './handlers/index.js';
 import { FetchWaiters } from './read-path/fetch-waiters.js';
 import { LogCache } from './read-path/log-cache.js';
@@ -109,6 +110,13 @@ export class Agent {
       cache,
       waiters,
       partitionStates,
+      groups: new GroupCoordinator({
+        offsets: metadata,
+        initialRebalanceDelayMs: this.config.groupInitialRebalanceDelayMs,
+        minSessionTimeoutMs: this.config.groupMinSessionTimeoutMs,
+        maxSessionTimeoutMs: this.config.groupMaxSessionTimeoutMs,
+        log,
+      }),
       handlers: handlerRegistry,
       log,
     };
@@ -130,6 +138,8 @@ export class Agent {
       // close() only stops accepting; its callback fires once every connection has ended.
       const closed = server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
       await this.retention?.stop();
+      // Answers parked JoinGroup/SyncGroup requests (NOT_COORDINATOR) before the sockets end, and stops the group timers.
+      this.ctx?.groups.close();
       if (this.ctx) await this.ctx.flusher.close();
       // Let the just-resolved produce handlers queue their responses, then end each socket
       // after its queued writes (end, not destroy, so the acks reach the producers).

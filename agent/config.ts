@@ -28,6 +28,11 @@ export interface AgentConfig {
   fetchWaitMaxMs: number;
   /** How often time-based retention runs; 0 turns it off. */
   retentionCheckIntervalMs: number;
+  /** group.initial.rebalance.delay.ms: an empty group's first rebalance waits this long for more members. */
+  groupInitialRebalanceDelayMs: number;
+  /** Bounds on a group member's session timeout (JoinGroup outside them → INVALID_SESSION_TIMEOUT). */
+  groupMinSessionTimeoutMs: number;
+  groupMaxSessionTimeoutMs: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
 }
 
@@ -51,6 +56,9 @@ export const agentFlags: Readonly<Record<string, FlagDef>> = {
   'default-partitions': { type: 'int', default: 1, min: 1, max: 100_000, description: 'partitions of auto-created topics' },
   'fetch-wait-max-ms': { type: 'int', default: 30_000, min: 0, max: 600_000, description: 'cap on a Fetch long poll' },
   'retention-check-interval-ms': { type: 'int', default: 60_000, min: 0, max: 86_400_000, description: 'how often retention.ms is enforced (0 = never)' },
+  'group-initial-rebalance-delay-ms': { type: 'int', default: 3000, min: 0, max: 600_000, description: 'how long an empty consumer group\'s first rebalance waits for more members' },
+  'group-min-session-timeout-ms': { type: 'int', default: 6000, min: 1, max: 86_400_000, description: 'smallest session timeout a group member may ask for' },
+  'group-max-session-timeout-ms': { type: 'int', default: 1_800_000, min: 1, max: 86_400_000, description: 'largest session timeout a group member may ask for' },
   'log-level': { type: 'string', default: 'info', oneOf: ['error', 'warn', 'info', 'debug'], description: 'log verbosity (stderr)' },
 };
 
@@ -74,8 +82,14 @@ export function agentConfigFromArgs(argv: readonly string[], env: NodeJS.Process
     defaultPartitions: f['default-partitions'] as number,
     fetchWaitMaxMs: f['fetch-wait-max-ms'] as number,
     retentionCheckIntervalMs: f['retention-check-interval-ms'] as number,
+    groupInitialRebalanceDelayMs: f['group-initial-rebalance-delay-ms'] as number,
+    groupMinSessionTimeoutMs: f['group-min-session-timeout-ms'] as number,
+    groupMaxSessionTimeoutMs: f['group-max-session-timeout-ms'] as number,
     logLevel: f['log-level'] as AgentConfig['logLevel'],
   };
+  if (cfg.groupMinSessionTimeoutMs > cfg.groupMaxSessionTimeoutMs) {
+    throw new UsageError(`invalid value ${cfg.groupMinSessionTimeoutMs} for --group-min-session-timeout-ms: must not exceed --group-max-session-timeout-ms (${cfg.groupMaxSessionTimeoutMs})`);
+  }
   const adv = f['advertised-listener'] as string | undefined;
   if (adv !== undefined) {
     const m = /^(.+):(\d{1,5})$/.exec(adv);

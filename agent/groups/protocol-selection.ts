@@ -12,9 +12,10 @@ export function candidateProtocols(members: Iterable<Member>): Set<string> {
   let candidates: Set<string> | null = null;
   for (const m of members) {
     const names = new Set(m.protocols.map((p) => p.name));
-    candidates = candidates === null ? names : new Set([...candidates].filter((n) => names.has(n)));
+    const previous: Set<string> | null = candidates;
+    candidates = previous === null ? names : new Set([...previous].filter((n: string) => names.has(n)));
   }
-  return candidates ?? new Set();
+  return candidates ?? new Set<string>();
 }
 
 /** The group's protocol; undefined only for a group without members or without a common protocol. */

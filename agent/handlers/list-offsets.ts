@@ -49,7 +49,8 @@ export const listOffsetsHandler = defineHandler({
             const out = { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE, timestamp: -1n, offset: -1n, leaderEpoch: 0 };
             if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions) return { ...out, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
             try {
-              const state = await agent.metadata.getPartitionState(topic.name, p.partitionIndex);
+              // The acknowledged state (the store may hold a commit whose sync is still running).
+              const state = await agent.partitionStates.get(topic.name, p.partitionIndex);
               if (!state) return { ...out, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
               const ts = p.timestamp;
               if (ts === EARLIEST || ts === EARLIEST_LOCAL) return { ...out, offset: BigInt(state.logStartOffset) };

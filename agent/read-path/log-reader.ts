@@ -68,7 +68,8 @@ export class LogReader {
   /**
    * Reads whole batches starting with the one that holds `offset`, up to maxBytes. When
    * `allowOversize` is set, the first batch is returned even if larger than maxBytes, so a
-   * consumer can always make progress (KIP-74). The result references cached bytes: no copy.
+   * consumer can always make progress (KIP-74). Nothing at or past highWatermark is returned.
+   * The result references cached bytes: no copy.
    */
   async read(topic: string, partition: number, offset: number, maxBytes: number, allowOversize: boolean, highWatermark: number): Promise<PartitionRead> {
     const out: Buffer[] = [];
@@ -86,6 +87,14 @@ export class LogReader {
           let sliceEnd = 0;
           let full = false;
           while (pos + BATCH_OVERHEAD <= buf.length) {
+            // The index may already hold a commit whose WAL sync has not finished: it is not
+            // acknowledged yet, so it is past the high watermark this fetch reports. Serving it
+            // would let a consumer see records a crash could still lose, and ask next for an
+            // offset beyond the high watermark.
+            if (batchBase >= highWatermark) {
+              full = true;
+              break;
+            }
             const size = buf.readInt32BE(pos + BATCH_LENGTH_AT) + BATCH_OVERHEAD;
             const count = buf.readInt32BE(pos + LAST_OFFSET_DELTA_AT) + 1;
             const last = batchBase + count - 1;

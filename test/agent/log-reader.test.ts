@@ -65,6 +65,13 @@ for (const [label, cacheBytes] of [['cached', 1 << 20], ['uncached (range GETs)'
       assert.equal(none.sizeBytes, 0);
     });
 
+    it('never returns batches at or past the high watermark it is given (commits not yet acknowledged)', async () => {
+      const { reader } = await setup(cacheBytes);
+      const r = await reader.read('t', 0, 0, 1 << 20, true, 8);
+      assert.deepEqual(await offsetsOf(r.records), [0, 1, 2, 3, 4, 5, 6, 7]);
+      assert.equal(r.nextOffset, 8);
+    });
+
     it('reads nothing at the high watermark', async () => {
       const { reader } = await setup(cacheBytes);
       const r = await reader.read('t', 0, 12, 1 << 20, true, 12);
