@@ -173,16 +173,18 @@ export class Connection {
     this.slots.push(slot);
     this.inFlight++;
     const ctx: RequestContext = { agent: this.agent, header, apiVersion: version, peer: this.peer, signal: this.abort.signal };
-    handler.handle(request, ctx).then(
-      (body) => {
+    handler
+      .handle(request, ctx)
+      .then((body) => {
+        // Encoding inside the chain: a response that does not fit its schema is a bug, and must
+        // close this connection (below), never surface as an unhandled rejection.
         slot.response = body === null ? null : encodeResponseGather(handler.api, version, header.correlationId, body);
         this.complete(slot);
-      },
-      (e: unknown) => {
+      })
+      .catch((e: unknown) => {
         this.agent.log('error', `${handler.api.name} v${version} from ${this.peer} failed: ${(e as Error)?.stack ?? String(e)}`);
         this.close();
-      },
-    );
+      });
   }
 
   private complete(slot: Slot): void {
