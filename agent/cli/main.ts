@@ -14,6 +14,7 @@ const usage = `usage: weir <command> [flags]
 commands:
   agent                          run an agent (Kafka protocol on --host:--port)
   topics create|list|describe|delete   manage topics on a running agent
+  groups list|describe|delete    inspect and delete consumer groups on a running agent
 
 Run "weir <command> --help" for a command's flags.`;
 
@@ -24,6 +25,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./agent-command.js')).agentCommand(rest);
     case 'topics':
       return (await import('./topics-command.js')).topicsCommand(rest);
+    case 'groups':
+      return (await import('./groups-command.js')).groupsCommand(rest);
     case undefined:
     case '--help':
     case '-h':

@@ -429,7 +429,7 @@ export class GroupCoordinator {
    * the rebalance timeout; those that do not are removed and the group rebalances without them.
    */
   private startSyncDeadline(group: Group): void {
-    this.clearSyncDeadline(group);
+    if (group.syncTimer !== null) this.timers.clear(group.syncTimer);
     const generation = group.generationId;
     group.syncTimer = this.timers.set(() => {
       group.syncTimer = null;
@@ -449,6 +449,7 @@ export class GroupCoordinator {
     }, group.rebalanceTimeoutMs);
   }
 
+  /** Cancels the sync deadline and forgets who still had to sync (a new rebalance starts over). */
   private clearSyncDeadline(group: Group): void {
     if (group.syncTimer !== null) this.timers.clear(group.syncTimer);
     group.syncTimer = null;
@@ -497,7 +498,7 @@ export class GroupCoordinator {
         if (group.isLeader(p.memberId)) {
           // Members the leader left out get an empty assignment; entries for non-members are ignored.
           const assigned = new Map(p.assignments.map((a) => [a.memberId, a.assignment]));
-          for (const m of group.members.values()) m.assignment = Buffer.from(assigned.get(m.memberId) ?? EMPTY_BYTES);
+          for (const m of group.members.values()) m.assignment = assigned.get(m.memberId) ?? EMPTY_BYTES;
           this.propagateAssignment(group, ErrorCode.NONE);
           group.transitionTo('Stable');
           this.log('info', `group ${group.groupId}: assignment of generation ${group.generationId} received from leader ${p.memberId}`);

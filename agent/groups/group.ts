@@ -18,8 +18,6 @@ import type { TimerHandle } from './timers.js';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
-export const GROUP_STATES: readonly GroupState[] = ['Empty', 'PreparingRebalance', 'CompletingRebalance', 'Stable', 'Dead'];
-
 /** The states each state may be entered from (Kafka's validPreviousStates). */
 const validPrevious: Record<GroupState, readonly GroupState[]> = {
   Dead: ['Stable', 'PreparingRebalance', 'CompletingRebalance', 'Empty', 'Dead'],

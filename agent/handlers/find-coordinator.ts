@@ -3,8 +3,8 @@
  *
  * With one agent, this agent coordinates every group (key type 0). Transactions (key type 1)
  * are not served yet: COORDINATOR_NOT_AVAILABLE, which clients treat as retriable. librdkafka
- * also reads the advertisement of this API as "the broker supports consumer groups and LZ4",
- * so it must be registered even before the group protocol is complete.
+ * also reads the advertisement of this API as "the broker supports consumer groups and LZ4".
+ * The groups themselves are agent/groups/ (membership in this agent's memory).
  */
 import { FindCoordinator } from '../../core/protocol/generated/index.js';
 import { ErrorCode } from '../error-codes.js';

@@ -250,5 +250,4 @@ export class Flusher {
     if (rows.length !== 1 || rows[0]!.length !== byte - chunkStart) for (const w of rows) this.cache.put(key, w.start, w.length, w.pieces);
     return next;
   }
-
 }

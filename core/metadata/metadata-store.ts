@@ -7,6 +7,9 @@
  * Errors: 'invalid_argument' for malformed input (bad topic name, partition count < 1, ...),
  * 'not_found' for a topic or partition that does not exist, 'already_exists' for a duplicate create.
  */
+import type { GroupOffsetStore } from './group-offset-store.js';
+import type { ProducerBatch, ProducerBatchError, ProducerStateStore } from './producer-state-store.js';
+
 export interface TopicInfo {
   name: string;
   /** UUID, canonical 8-4-4-4-12 lowercase hex. A topic re-created with the same name gets a new id. */
@@ -45,13 +48,40 @@ export interface CommitChunk {
   maxTimestamp: number;
   byteStart: number;
   byteLength: number;
+  /**
+   * Set when an idempotent producer's batch is in the chunk (absent otherwise, so plain produces
+   * cost the store nothing extra): the chunk's consecutive pieces, one per append, in byte order,
+   * adding up to offsetCount and byteLength. A part with a producer is exactly one batch and is
+   * checked against the producer's committed sequences (producer-sequence.ts), in order, inside
+   * the commit. Parts refused or found to be duplicates are left out of the index: their bytes stay
+   * in the object, unreferenced, and the appended parts around them get offsets as if they were not
+   * there.
+   */
+  parts?: ChunkPart[];
 }
 
+/** One append inside a CommitChunk. */
+export interface ChunkPart {
+  offsetCount: number;
+  byteLength: number;
+  maxTimestamp: number;
+  /** Null for a batch of a non-idempotent producer (producerId -1): appended unchecked. */
+  producer: ProducerBatch | null;
+}
+
+/** What became of one ChunkPart. */
+export type PartResult =
+  | { kind: 'appended'; baseOffset: number }
+  /** A retry of a batch committed before: nothing is stored again; these are the original offsets. */
+  | { kind: 'duplicate'; baseOffset: number; maxTimestamp: number }
+  | { kind: 'rejected'; error: ProducerBatchError; message: string };
+
 export type CommitResult =
-  | { ok: true; topic: string; partition: number; baseOffset: number; logStartOffset: number }
+  /** parts is present exactly when the chunk had parts, index-aligned with them. */
+  | { ok: true; topic: string; partition: number; baseOffset: number; logStartOffset: number; parts?: PartResult[] }
   | { ok: false; topic: string; partition: number; error: 'unknown_topic_or_partition' };
 
-export interface MetadataStore {
+export interface MetadataStore extends GroupOffsetStore, ProducerStateStore {
   readonly kind: string;
 
   /** The cluster's id (Kafka style: 22 characters of URL-safe base64), created with the store and never changed. */
@@ -76,6 +106,9 @@ export interface MetadataStore {
    * Commits a flush atomically across all its partitions: every chunk gets a base offset, or a
    * chunk whose topic/partition is gone gets an error and the others still commit.
    * Chunks of the same partition get consecutive offsets in the order given.
+   * Idempotent producers' batches (CommitChunk.parts) are checked against the producer state in
+   * the same transaction, in order, and that state is updated with the appended ones; each part's
+   * outcome is in CommitResult.parts.
    * Also marks the object as committed. The object must be pending (registered and not yet
    * committed): 'not_found' if it is not registered (or GC already gave up on it), and
    * 'already_exists' if it was committed before; in both cases nothing is committed.

@@ -3,7 +3,12 @@ import Database from 'better-sqlite3';
 import { open, type FileHandle } from 'node:fs/promises';
 import { WeirError, isWeirError } from '../errors.js';
 import type { CommitChunk, CommitResult, IndexEntry, MetadataStore, PartitionState, TopicInfo } from './metadata-store.js';
+import type { CommittedOffset, OffsetCommitEntry, OffsetCommitResult, TopicPartitionRef } from './group-offset-store.js';
 import { partitionCountError } from './partition-count.js';
+import { planChunkParts, producerBatchError } from './producer-sequence.js';
+import type { BumpEpochResult, ProducerIdAndEpoch, ProducerPartitionState } from './producer-state-store.js';
+import { SqliteGroupOffsets } from './sqlite-group-offsets.js';
+import { SqliteProducerState } from './sqlite-producer-state.js';
 import { migrate } from './sqlite-schema.js';
 import { topicNameError } from './topic-name.js';
 
@@ -74,6 +79,10 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly now: () => number;
   private readonly inWriteTx: (fn: () => unknown) => unknown;
   private readonly stmt: Statements;
+  /** Consumer groups' committed offsets, in their own module (sqlite-group-offsets.ts). */
+  private readonly groupOffsets: SqliteGroupOffsets;
+  /** Idempotent producers' ids and sequences (sqlite-producer-state.ts); commitInTx checks batches against it. */
+  private readonly producerState: SqliteProducerState;
 
   /** The WAL file to fdatasync after each write; null for in-memory databases. */
   private readonly walPath: string | null;
@@ -105,6 +114,8 @@ export class SqliteMetadataStore implements MetadataStore {
     const tx = this.db.transaction((fn: () => unknown) => fn());
     this.inWriteTx = (fn) => tx.immediate(fn);
     this.stmt = prepareStatements(this.db);
+    this.groupOffsets = new SqliteGroupOffsets(this.db);
+    this.producerState = new SqliteProducerState(this.db, this.now);
   }
 
   async clusterId(): Promise<string> {
@@ -232,6 +243,9 @@ export class SqliteMetadataStore implements MetadataStore {
     const topics = new Map<string, TopicRow | null>();
     const partitions = new Map<string, PendingPartition>();
     const results: CommitResult[] = [];
+    // Only flushes holding an idempotent producer's batch pay for the sequence check.
+    const producers = chunks.some((c) => c.parts !== undefined) ? this.producerState.beginCommit() : null;
+    let liveChunks = 0;
     for (const chunk of chunks) {
       let topic = topics.get(chunk.topic);
       if (topic === undefined) {
@@ -258,25 +272,52 @@ export class SqliteMetadataStore implements MetadataStore {
         continue;
       }
       const baseOffset = pending.highWatermark;
-      pending.highWatermark += chunk.offsetCount;
-      pending.maxTimestamp = pending.maxTimestamp === null ? chunk.maxTimestamp : Math.max(pending.maxTimestamp, chunk.maxTimestamp);
-      this.stmt.insertIndex.run(
-        pending.topicNum,
-        chunk.partition,
-        baseOffset,
-        pending.highWatermark - 1,
-        chunk.maxTimestamp,
-        pending.maxTimestamp,
-        object.id,
-        chunk.byteStart,
-        chunk.byteLength,
-      );
+      if (chunk.parts !== undefined) {
+        // Duplicates and refused batches are left out, which may split the chunk into several rows.
+        const topicNum = pending.topicNum;
+        const plan = planChunkParts({ byteStart: chunk.byteStart, parts: chunk.parts }, baseOffset, (part, at) =>
+          producers!.admit(topicNum, chunk.partition, part, at),
+        );
+        for (const row of plan.rows) this.appendRow(pending, object.id, row.byteStart, row.byteLength, row.offsetCount, row.maxTimestamp);
+        liveChunks += plan.rows.length;
+        results.push({ ok: true, topic: chunk.topic, partition: chunk.partition, baseOffset, logStartOffset: pending.logStartOffset, parts: plan.results });
+        continue;
+      }
+      this.appendRow(pending, object.id, chunk.byteStart, chunk.byteLength, chunk.offsetCount, chunk.maxTimestamp);
+      liveChunks++;
       results.push({ ok: true, topic: chunk.topic, partition: chunk.partition, baseOffset, logStartOffset: pending.logStartOffset });
     }
+    producers?.finish();
     for (const p of partitions.values()) this.stmt.advancePartition.run(p.highWatermark, p.maxTimestamp, p.topicNum, p.partition);
-    const liveChunks = results.reduce((n, r) => (r.ok ? n + 1 : n), 0);
     this.stmt.commitObject.run(objectSizeBytes, liveChunks, this.now(), object.id);
     return results;
+  }
+
+  /** Indexes offsetCount offsets at the partition's high watermark, stored at [byteStart, byteStart + byteLength) of the object. */
+  private appendRow(pending: PendingPartition, objectId: number, byteStart: number, byteLength: number, offsetCount: number, maxTimestamp: number): void {
+    const baseOffset = pending.highWatermark;
+    pending.highWatermark += offsetCount;
+    pending.maxTimestamp = pending.maxTimestamp === null ? maxTimestamp : Math.max(pending.maxTimestamp, maxTimestamp);
+    this.stmt.insertIndex.run(pending.topicNum, pending.partition, baseOffset, pending.highWatermark - 1, maxTimestamp, pending.maxTimestamp, objectId, byteStart, byteLength);
+  }
+
+  async allocateProducerId(): Promise<ProducerIdAndEpoch> {
+    const result = this.guard('allocateProducerId', () => this.producerState.allocate());
+    await this.durable();
+    return result;
+  }
+
+  async bumpEpoch(producerId: number, producerEpoch: number): Promise<BumpEpochResult> {
+    const result = this.guard('bumpEpoch', () => this.producerState.bumpEpoch(producerId, producerEpoch));
+    await this.durable();
+    return result;
+  }
+
+  async getProducerState(topic: string, partition: number, producerId: number): Promise<ProducerPartitionState | null> {
+    return this.guard('getProducerState', () => {
+      const found = this.findPartition(topic, partition);
+      return found === null ? null : this.producerState.get(found.topicNum, partition, producerId);
+    });
   }
 
   async getPartitionState(topic: string, partition: number): Promise<PartitionState | null> {
@@ -378,6 +419,32 @@ export class SqliteMetadataStore implements MetadataStore {
     });
     await this.durable();
     return result;
+  }
+
+  async commitOffsets(group: string, entries: OffsetCommitEntry[]): Promise<OffsetCommitResult[]> {
+    const result = this.guard('commitOffsets', () => this.groupOffsets.commit(group, entries));
+    await this.durable();
+    return result;
+  }
+
+  async fetchOffsets(group: string, partitions: TopicPartitionRef[] | null): Promise<CommittedOffset[]> {
+    return this.guard('fetchOffsets', () => this.groupOffsets.fetch(group, partitions));
+  }
+
+  async deleteOffsets(group: string, partitions: TopicPartitionRef[]): Promise<number> {
+    const result = this.guard('deleteOffsets', () => this.groupOffsets.deleteOffsets(group, partitions));
+    await this.durable();
+    return result;
+  }
+
+  async deleteGroup(group: string): Promise<boolean> {
+    const result = this.guard('deleteGroup', () => this.groupOffsets.deleteGroup(group));
+    await this.durable();
+    return result;
+  }
+
+  async listGroupsWithOffsets(): Promise<string[]> {
+    return this.guard('listGroupsWithOffsets', () => this.groupOffsets.listGroups());
   }
 
   async close(): Promise<void> {
@@ -574,6 +641,21 @@ function assertCommitChunk(chunk: CommitChunk, i: number, objectSizeBytes: numbe
     bad('byteStart and byteLength must be integers >= 0');
   }
   if (chunk.byteStart + chunk.byteLength > objectSizeBytes) bad(`byte range ends past the object's ${objectSizeBytes} bytes`);
+  if (chunk.parts === undefined) return;
+  if (!Array.isArray(chunk.parts) || chunk.parts.length === 0) bad('parts must be a non-empty array when given');
+  let offsets = 0;
+  let bytes = 0;
+  chunk.parts.forEach((part, j) => {
+    if (!Number.isSafeInteger(part.offsetCount) || part.offsetCount < 1) bad(`part ${j}: offsetCount ${part.offsetCount} must be >= 1`);
+    if (!Number.isSafeInteger(part.byteLength) || part.byteLength < 0) bad(`part ${j}: byteLength ${part.byteLength} must be >= 0`);
+    if (!Number.isSafeInteger(part.maxTimestamp)) bad(`part ${j}: maxTimestamp ${part.maxTimestamp} is not an integer`);
+    if (part.producer === undefined) bad(`part ${j}: producer must be given (null for none)`);
+    const producerError = part.producer === null ? null : producerBatchError(part.producer, part.offsetCount);
+    if (producerError !== null) bad(`part ${j}: ${producerError}`);
+    offsets += part.offsetCount;
+    bytes += part.byteLength;
+  });
+  if (offsets !== chunk.offsetCount || bytes !== chunk.byteLength) bad(`parts add up to ${offsets} offsets and ${bytes} bytes, not ${chunk.offsetCount} and ${chunk.byteLength}`);
 }
 
 /** SQLite result codes that mean "try again later" rather than a bug or damage. */

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
 import { WeirError } from '../errors.js';
+import { GROUP_OFFSETS_MIGRATION } from './sqlite-migration-002-group-offsets.js';
+import { PRODUCER_STATE_MIGRATION } from './sqlite-migration-003-producer-state.js';
 
 /**
  * The SQLite metadata schema, as an append-only list of migrations. PRAGMA user_version holds the
@@ -96,6 +98,10 @@ const migrations: readonly Migration[] = [
       db.prepare("INSERT INTO cluster (key, value) VALUES ('cluster_id', ?)").run(randomBytes(16).toString('base64url'));
     },
   },
+  // 2: consumer groups' committed offsets.
+  { sql: GROUP_OFFSETS_MIGRATION },
+  // 3: idempotent producers: producer ids and epochs, per-partition sequences.
+  { sql: PRODUCER_STATE_MIGRATION },
 ];
 
 export const SCHEMA_VERSION = migrations.length;

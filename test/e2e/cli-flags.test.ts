@@ -23,6 +23,11 @@ describe('weir agent with a bad command line', () => {
   const cases: Array<{ args: string[]; mentions: RegExp[] }> = [
     { args: ['agent', '--data-dir', dataDir, '--port', 'notanumber'], mentions: [/port/, /notanumber/] },
     { args: ['agent', '--data-dir', dataDir, '--port', '0', '--bogus-flag'], mentions: [/--bogus-flag/] },
+    { args: ['agent', '--data-dir', dataDir, '--port', '0', '--group-initial-rebalance-delay-ms', 'soon'], mentions: [/--group-initial-rebalance-delay-ms/, /soon/] },
+    {
+      args: ['agent', '--data-dir', dataDir, '--port', '0', '--group-min-session-timeout-ms', '9000', '--group-max-session-timeout-ms', '8000'],
+      mentions: [/--group-min-session-timeout-ms/, /--group-max-session-timeout-ms/],
+    },
   ];
   for (const c of cases) {
     it(`${c.args.filter((a) => a !== dataDir).join(' ')}: exits non-zero with one line on stderr naming the problem`, async () => {

@@ -8,6 +8,7 @@ import { isWeirError } from '../../core/errors.js';
 import { SqliteMetadataStore } from '../../core/metadata/sqlite-metadata-store.js';
 import { SCHEMA_VERSION } from '../../core/metadata/sqlite-schema.js';
 import { chunk, commit, metadataStoreContract } from '../contracts/metadata-store-contract.js';
+import { producerStateContract } from '../contracts/producer-state-contract.js';
 
 async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'weir-sqlite-'));
@@ -19,6 +20,12 @@ metadataStoreContract('sqlite :memory:', async () => ({ store: new SqliteMetadat
 metadataStoreContract('sqlite file', async () => {
   const { dir, cleanup } = await tempDir();
   return { store: new SqliteMetadataStore(join(dir, 'metadata.sqlite')), cleanup };
+});
+
+producerStateContract('sqlite file', async () => {
+  const { dir, cleanup } = await tempDir();
+  const path = join(dir, 'metadata.sqlite');
+  return { store: new SqliteMetadataStore(path), cleanup, reopen: async () => new SqliteMetadataStore(path) };
 });
 
 describe('SqliteMetadataStore specifics', () => {
