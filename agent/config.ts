@@ -2,6 +2,7 @@
  * The agent's settings, their defaults and their flags. Every bound the agent enforces is here,
  * with its unit last in the name.
  */
+import { loadConfigFile } from './cli/config-file.js';
 import { parseFlags, UsageError, type FlagDef } from './cli/flags.js';
 
 export interface AgentConfig {
@@ -34,6 +35,25 @@ export interface AgentConfig {
   groupMinSessionTimeoutMs: number;
   groupMaxSessionTimeoutMs: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
+  /** Where the log lives: a folder under dataDir (default), S3, or memory (tests; lost on exit). */
+  objectStore: 'fs' | 's3' | 'memory';
+  s3?: S3Settings;
+  /** Where offsets and topics live: SQLite in dataDir (default) or Redis (a cluster). */
+  metadataStore: 'sqlite' | 'redis';
+  redisUrl?: string;
+  /** Refuse to start when the metadata store could lose acknowledged writes (Redis without AOF always). */
+  requireDurableMetadata: boolean;
+}
+
+export interface S3Settings {
+  bucket: string;
+  /** Custom endpoint (MinIO, s3rver, ...); unset means AWS. */
+  endpoint?: string;
+  region: string;
+  /** Path-style addressing (http://host/bucket/key), which most S3-compatible servers need. */
+  pathStyle: boolean;
+  /** Prepended to every object key, to share a bucket. */
+  prefix: string;
 }
 
 const MiB = 1024 * 1024;
@@ -42,6 +62,7 @@ export const agentFlags: Readonly<Record<string, FlagDef>> = {
   host: { type: 'string', default: '127.0.0.1', description: 'interface to listen on' },
   port: { type: 'int', default: 9092, min: 0, max: 65535, description: 'port to listen on (0 picks a free one)' },
   'advertised-listener': { type: 'string', description: 'host:port given to clients in Metadata' },
+  config: { type: 'string', description: 'YAML file of settings (flag-name: value); flags and WEIR_* override it' },
   'data-dir': { type: 'string', default: './weir-data', description: 'folder for the object store and the SQLite metadata' },
   'node-id': { type: 'int', default: 0, min: 0, max: 2 ** 31 - 1, description: 'this agent\'s broker id' },
   'linger-ms': { type: 'int', default: 250, min: 0, max: 60_000, description: 'how long produce requests are batched before a flush' },
@@ -60,10 +81,20 @@ export const agentFlags: Readonly<Record<string, FlagDef>> = {
   'group-min-session-timeout-ms': { type: 'int', default: 6000, min: 1, max: 86_400_000, description: 'smallest session timeout a group member may ask for' },
   'group-max-session-timeout-ms': { type: 'int', default: 1_800_000, min: 1, max: 86_400_000, description: 'largest session timeout a group member may ask for' },
   'log-level': { type: 'string', default: 'info', oneOf: ['error', 'warn', 'info', 'debug'], description: 'log verbosity (stderr)' },
+  'object-store': { type: 'string', default: 'fs', oneOf: ['fs', 's3', 'memory'], description: 'where the log lives: fs (in --data-dir), s3, or memory (lost on exit)' },
+  bucket: { type: 'string', description: 'S3 bucket (required with --object-store s3)' },
+  's3-endpoint': { type: 'string', description: 'S3 endpoint URL for S3-compatible servers (default: AWS)' },
+  's3-region': { type: 'string', default: 'us-east-1', description: 'S3 region' },
+  's3-path-style': { type: 'bool', description: 'path-style S3 addressing (default: on when --s3-endpoint is set)' },
+  's3-prefix': { type: 'string', default: '', description: 'prefix for every object key in the bucket' },
+  metadata: { type: 'string', default: 'sqlite', oneOf: ['sqlite', 'redis'], description: 'where topics and offsets live: sqlite (in --data-dir) or redis' },
+  'redis-url': { type: 'string', description: 'Redis URL, e.g. redis://host:6379 (required with --metadata redis)' },
+  'require-durable-metadata': { type: 'bool', default: false, description: 'refuse to start if the metadata store could lose acknowledged writes' },
 };
 
 export function agentConfigFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AgentConfig {
-  const { flags: f } = parseFlags(argv, agentFlags, env);
+  const loaded = loadConfigFile(argv, env);
+  const { flags: f } = parseFlags(loaded.argv, agentFlags, env, loaded.file);
   const flushBytes = f['flush-bytes'] as number;
   const cfg: AgentConfig = {
     host: f.host as string,
@@ -86,7 +117,31 @@ export function agentConfigFromArgs(argv: readonly string[], env: NodeJS.Process
     groupMinSessionTimeoutMs: f['group-min-session-timeout-ms'] as number,
     groupMaxSessionTimeoutMs: f['group-max-session-timeout-ms'] as number,
     logLevel: f['log-level'] as AgentConfig['logLevel'],
+    objectStore: f['object-store'] as AgentConfig['objectStore'],
+    metadataStore: f.metadata as AgentConfig['metadataStore'],
+    requireDurableMetadata: f['require-durable-metadata'] as boolean,
   };
+  if (cfg.objectStore === 's3') {
+    const bucket = f.bucket as string | undefined;
+    if (!bucket) throw new UsageError('missing --bucket (required with --object-store s3)');
+    const endpoint = f['s3-endpoint'] as string | undefined;
+    if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
+      throw new UsageError(`invalid value ${JSON.stringify(endpoint)} for --s3-endpoint: expected an http(s):// URL`);
+    }
+    cfg.s3 = {
+      bucket,
+      ...(endpoint === undefined ? {} : { endpoint }),
+      region: f['s3-region'] as string,
+      pathStyle: (f['s3-path-style'] as boolean | undefined) ?? endpoint !== undefined,
+      prefix: f['s3-prefix'] as string,
+    };
+  }
+  if (cfg.metadataStore === 'redis') {
+    const url = f['redis-url'] as string | undefined;
+    if (!url) throw new UsageError('missing --redis-url (required with --metadata redis)');
+    if (!/^rediss?:\/\/.+/.test(url)) throw new UsageError(`invalid value ${JSON.stringify(url)} for --redis-url: expected redis://host:port`);
+    cfg.redisUrl = url;
+  }
   if (cfg.groupMinSessionTimeoutMs > cfg.groupMaxSessionTimeoutMs) {
     throw new UsageError(`invalid value ${cfg.groupMinSessionTimeoutMs} for --group-min-session-timeout-ms: must not exceed --group-max-session-timeout-ms (${cfg.groupMaxSessionTimeoutMs})`);
   }

@@ -1,8 +1,9 @@
 /**
  * A small, strict flag parser shared by every `weir` subcommand. Each flag is declared with its
- * type and default; values come from `--flag value`, `--flag=value`, or the WEIR_FLAG environment
- * variable (flag name upper-cased, dashes to underscores). Anything unknown or malformed throws a
- * UsageError whose message is one line naming the flag and the bad value.
+ * type and default; values come from, in order of precedence: `--flag value` / `--flag=value`,
+ * the WEIR_FLAG environment variable (flag name upper-cased, dashes to underscores), a config
+ * file's `flag: value` entry (see config-file.ts), then the default. Anything unknown or
+ * malformed throws a UsageError whose message is one line naming the flag and the bad value.
  */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -68,7 +69,17 @@ export interface ParsedArgs {
  * Parses argv against the declared flags. Repeated `list` flags accumulate
  * (`--config a=1 --config b=2`).
  */
-export function parseFlags(argv: readonly string[], defs: Readonly<Record<string, FlagDef>>, env: NodeJS.ProcessEnv = process.env): ParsedArgs {
+export function parseFlags(
+  argv: readonly string[],
+  defs: Readonly<Record<string, FlagDef>>,
+  env: NodeJS.ProcessEnv = process.env,
+  file?: { path: string; values: Readonly<Record<string, unknown>> },
+): ParsedArgs {
+  if (file) {
+    for (const key of Object.keys(file.values)) {
+      if (!defs[key]) throw new UsageError(`unknown setting ${JSON.stringify(key)} in ${file.path}`);
+    }
+  }
   const flags: FlagValues = {};
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -108,6 +119,14 @@ export function parseFlags(argv: readonly string[], defs: Readonly<Record<string
         flags[name] = parseValue(name, def, fromEnv);
       } catch (e) {
         throw new UsageError(`${(e as Error).message} (from ${envName})`);
+      }
+    } else if (file && file.values[name] !== undefined && file.values[name] !== null) {
+      const v = file.values[name];
+      const raw = Array.isArray(v) ? v.map(String).join(',') : String(v);
+      try {
+        flags[name] = parseValue(name, def, raw);
+      } catch (e) {
+        throw new UsageError(`${(e as Error).message} (from ${file.path})`);
       }
     } else if (def.default !== undefined) flags[name] = def.default;
   }
