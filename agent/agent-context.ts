@@ -4,6 +4,7 @@
  */
 import type { MetadataStore } from '../core/metadata/metadata-store.js';
 import type { ObjectStore } from '../core/storage/object-store.js';
+import type { Cluster } from './cluster/cluster.js';
 import type { AgentConfig } from './config.js';
 import type { GroupCoordinator } from './groups/group-coordinator.js';
 import type { Handler } from './handler.js';
@@ -32,6 +33,8 @@ export interface AgentContext {
   partitionStates: PartitionStates;
   /** Consumer groups: membership in memory here, committed offsets in `metadata`. */
   groups: GroupCoordinator;
+  /** The live agents: who Metadata names as leaders, who coordinates which group. */
+  cluster: Cluster;
   handlers: ReadonlyMap<number, Handler>;
   log: (level: LogLevel, msg: string) => void;
 }

@@ -3,14 +3,11 @@
  * stop() stops accepting, flushes what producers already sent, answers them, and closes.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import net from 'node:net';
-import { join } from 'node:path';
-import type { MetadataStore } from '../core/metadata/metadata-store.js';
-import { SqliteMetadataStore } from '../core/metadata/sqlite-metadata-store.js';
-import { FsObjectStore } from '../core/storage/fs-object-store.js';
-import type { ObjectStore } from '../core/storage/object-store.js';
 import type { AgentContext, LogLevel } from './agent-context.js';
+import type { Cluster } from './cluster/cluster.js';
+import { LocalCluster } from './cluster/local-cluster.js';
+import { RedisCluster } from './cluster/redis-cluster.js';
 import type { AgentConfig } from './config.js';
 import { Connection } from './connection.js';
 import { GroupCoordinator } from './groups/group-coordinator.js';
@@ -20,24 +17,11 @@ import { LogCache } from './read-path/log-cache.js';
 import { LogReader } from './read-path/log-reader.js';
 import { PartitionStates } from './read-path/partition-states.js';
 import { RetentionJob } from './retention.js';
+import { openStores, type AgentStores } from './stores.js';
 import { TopicResolver } from './topic-resolver.js';
 import { Flusher } from './write-path/flusher.js';
 
 const levels: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
-
-export interface AgentStores {
-  objects: ObjectStore;
-  metadata: MetadataStore;
-}
-
-/** The embedded defaults: a folder for objects and a SQLite file for metadata, both in dataDir. */
-export function openEmbeddedStores(dataDir: string): AgentStores {
-  mkdirSync(dataDir, { recursive: true });
-  return {
-    objects: new FsObjectStore(join(dataDir, 'objects')),
-    metadata: new SqliteMetadataStore(join(dataDir, 'metadata.sqlite')),
-  };
-}
 
 export class Agent {
   private server: net.Server | null = null;
@@ -45,11 +29,17 @@ export class Agent {
   private ctx: AgentContext | null = null;
   private stopping: Promise<void> | null = null;
   private retention: RetentionJob | null = null;
+  private cluster: Cluster | null = null;
+
+  /** Stores given by an embedding caller (tests), or opened from the config in start(). */
+  private stores: AgentStores | null;
 
   constructor(
     readonly config: AgentConfig,
-    private readonly stores: AgentStores = openEmbeddedStores(config.dataDir),
-  ) {}
+    stores?: AgentStores,
+  ) {
+    this.stores = stores ?? null;
+  }
 
   get address(): { host: string; port: number } {
     const a = this.server?.address();
@@ -67,11 +57,17 @@ export class Agent {
   }
 
   async start(): Promise<{ host: string; port: number }> {
-    const { objects, metadata } = this.stores;
     const log = (level: LogLevel, msg: string): void => this.log(level, msg);
+    this.stores ??= await openStores(this.config, log);
+    const { objects, metadata } = this.stores;
     const cache = new LogCache(this.config.cacheBytesMax);
     const waiters = new FetchWaiters();
     const partitionStates = new PartitionStates(metadata);
+    // With Redis metadata, agents share a cluster and find each other there; otherwise this agent is alone.
+    const cluster: Cluster = this.config.metadataStore === 'redis' && this.config.redisUrl !== undefined
+      ? new RedisCluster({ url: this.config.redisUrl, nodeId: this.config.nodeId, log })
+      : new LocalCluster(this.config.nodeId);
+    this.cluster = cluster;
     const flusher = new Flusher(objects, metadata, cache, {
       agentId: `${this.config.nodeId}-${randomBytes(4).toString('hex')}`,
       lingerMs: this.config.lingerMs,
@@ -83,6 +79,7 @@ export class Agent {
           partitionStates.advance(p.topic, p.partition, p.highWatermark);
           waiters.notify(p.topic, p.partition);
         }
+        cluster.publishCommitted(parts);
       },
       log,
     });
@@ -98,13 +95,34 @@ export class Agent {
       });
     });
     const { port } = this.address;
+    const advertised = { host: this.config.advertisedHost ?? this.config.host, port: this.config.advertisedPort ?? port };
+    const topics = new TopicResolver(metadata, { enabled: this.config.autoCreateTopics, partitions: this.config.defaultPartitions }, (name) => cluster.publishTopicChanged(name));
+    try {
+      await cluster.start(advertised, {
+        // Another agent's commit: wake this agent's long polls on those partitions too.
+        onCommitted: (parts) => {
+          for (const p of parts) {
+            partitionStates.advance(p.topic, p.partition, p.highWatermark);
+            waiters.notify(p.topic, p.partition);
+          }
+        },
+        onTopicChanged: (name) => {
+          topics.forget(name);
+          if (name !== undefined) partitionStates.invalidate(name);
+        },
+      });
+    } catch (e) {
+      // E.g. a live agent already has this node id: release the port and the stores, then report.
+      await this.stop().catch(() => undefined);
+      throw e;
+    }
     this.ctx = {
       config: this.config,
       clusterId,
-      advertised: { host: this.config.advertisedHost ?? this.config.host, port: this.config.advertisedPort ?? port },
+      advertised,
       objects,
       metadata,
-      topics: new TopicResolver(metadata, { enabled: this.config.autoCreateTopics, partitions: this.config.defaultPartitions }),
+      topics,
       flusher,
       reader: new LogReader(objects, metadata, cache),
       cache,
@@ -116,7 +134,9 @@ export class Agent {
         minSessionTimeoutMs: this.config.groupMinSessionTimeoutMs,
         maxSessionTimeoutMs: this.config.groupMaxSessionTimeoutMs,
         log,
+        isCoordinator: (groupId) => cluster.isCoordinatorOf(groupId),
       }),
+      cluster,
       handlers: handlerRegistry,
       log,
     };
@@ -150,8 +170,10 @@ export class Agent {
       await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, 5000)))]);
       clearTimeout(timer);
       for (const c of this.connections) c.close();
-      await this.stores.objects.close();
-      await this.stores.metadata.close();
+      // Leave the cluster once nothing more is answered here; others take over this agent's groups.
+      await this.cluster?.stop();
+      await this.stores?.objects.close();
+      await this.stores?.metadata.close();
     })();
     return this.stopping;
   }

@@ -2,7 +2,8 @@
  * Looks topics up by name or id for handlers, and auto-creates them when the agent allows it.
  * The metadata store is the truth; this keeps a short-lived cache so hot paths (Produce, Fetch)
  * do not query the store per partition. Admin handlers invalidate it on every change they make,
- * and the TTL bounds staleness for changes made by other agents.
+ * which also tells the other agents (onChange; they forget() the topic), and the TTL bounds
+ * staleness when that message is lost.
  */
 import { isWeirError } from '../core/errors.js';
 import type { MetadataStore, TopicInfo } from '../core/metadata/metadata-store.js';
@@ -21,6 +22,8 @@ export class TopicResolver {
   constructor(
     private readonly metadata: MetadataStore,
     private readonly autoCreate: { enabled: boolean; partitions: number },
+    /** Called when this agent changed a topic (undefined: any topic), to tell other agents. */
+    private readonly onChange: (name: string | undefined) => void = () => undefined,
   ) {}
 
   async get(name: string): Promise<TopicInfo | null> {
@@ -52,18 +55,26 @@ export class TopicResolver {
     try {
       const created = await this.metadata.createTopic(name, this.autoCreate.partitions, {});
       this.remember(name, created);
+      this.onChange(name);
       return created;
     } catch (e) {
       // Another request (or agent) created it first.
       if (isWeirError(e, 'already_exists')) {
-        this.invalidate(name);
+        this.forget(name);
         return this.get(name);
       }
       throw e;
     }
   }
 
+  /** After this agent changed the topic (or, without a name, any topic): forgets it here and tells other agents. */
   invalidate(name?: string): void {
+    this.forget(name);
+    this.onChange(name);
+  }
+
+  /** Forgets the cached topic (every topic without a name), e.g. when another agent changed it. */
+  forget(name?: string): void {
     if (name === undefined) {
       this.byName.clear();
       this.byId.clear();

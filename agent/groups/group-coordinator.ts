@@ -4,8 +4,8 @@
  * OffsetCommit is validated against it; ListGroups, DescribeGroups, DeleteGroups and OffsetDelete
  * read it together with the committed offsets in the metadata store.
  *
- * Where state lives: membership only in memory on this agent (every agent coordinates the groups
- * it is asked about; with one agent that is all of them). Committed offsets are in the
+ * Where state lives: membership only in memory on this agent (it coordinates the groups the
+ * cluster routes to it, options.isCoordinator; with one agent that is all of them). Committed offsets are in the
  * GroupOffsetStore and survive restarts. After a restart no group has members, so a member's
  * heartbeat, sync or rejoin with its old member id gets UNKNOWN_MEMBER_ID and an offset commit
  * ILLEGAL_GENERATION (GROUP_ID_NOT_FOUND from v9), which every client answers by joining again.
@@ -42,6 +42,11 @@ export interface GroupCoordinatorOptions {
   maxSessionTimeoutMs: number;
   timers?: Timers;
   log?: (level: LogLevel, msg: string) => void;
+  /**
+   * Whether this agent is the group's coordinator (agent/cluster/); others answer NOT_COORDINATOR,
+   * so each group's membership lives on exactly one agent. Default: every group (one agent).
+   */
+  isCoordinator?: (groupId: string) => boolean;
 }
 
 export interface JoinParams {
@@ -114,7 +119,8 @@ export interface DescribedMember {
 export interface GroupDescription {
   groupId: string;
   errorCode: number;
-  state: GroupState;
+  /** '' with an error (NOT_COORDINATOR), as Kafka. */
+  state: GroupState | '';
   protocolType: string;
   /** The selected protocol, while Stable; '' otherwise. */
   protocolData: string;
@@ -145,6 +151,16 @@ export class GroupCoordinator {
     this.log = options.log ?? (() => undefined);
   }
 
+  /** Another agent coordinates the group (never with one agent). */
+  private isElsewhere(groupId: string): boolean {
+    return this.options.isCoordinator !== undefined && !this.options.isCoordinator(groupId);
+  }
+
+  /** Membership requests get NOT_COORDINATOR while stopping or when another agent coordinates the group. */
+  private notCoordinator(groupId: string): boolean {
+    return this.closed || this.isElsewhere(groupId);
+  }
+
   // ------------------------------------------------------------------------------------------
   // JoinGroup
 
@@ -154,7 +170,7 @@ export class GroupCoordinator {
   }
 
   private handleJoin(p: JoinParams, respond: (r: JoinResult) => void): void {
-    if (this.closed) return respond(joinError(p.memberId, ErrorCode.NOT_COORDINATOR));
+    if (this.notCoordinator(p.groupId)) return respond(joinError(p.memberId, ErrorCode.NOT_COORDINATOR));
     if (p.groupId === '') return respond(joinError(p.memberId, ErrorCode.INVALID_GROUP_ID));
     if (p.sessionTimeoutMs < this.options.minSessionTimeoutMs || p.sessionTimeoutMs > this.options.maxSessionTimeoutMs) {
       return respond(joinError(p.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
@@ -474,7 +490,7 @@ export class GroupCoordinator {
 
   /** Kafka's doSyncGroup. */
   private handleSync(p: SyncParams, respond: (r: SyncResult) => void): void {
-    if (this.closed) return respond(syncError(ErrorCode.NOT_COORDINATOR));
+    if (this.notCoordinator(p.groupId)) return respond(syncError(ErrorCode.NOT_COORDINATOR));
     if (p.groupId === '') return respond(syncError(ErrorCode.INVALID_GROUP_ID));
     const group = this.groups.get(p.groupId);
     if (group === undefined) return respond(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
@@ -537,7 +553,7 @@ export class GroupCoordinator {
 
   /** Kafka's handleHeartbeat; returns the error code. */
   heartbeat(p: { groupId: string; generationId: number; memberId: string; groupInstanceId: string | null }): number {
-    if (this.closed) return ErrorCode.NOT_COORDINATOR;
+    if (this.notCoordinator(p.groupId)) return ErrorCode.NOT_COORDINATOR;
     if (p.groupId === '') return ErrorCode.INVALID_GROUP_ID;
     const group = this.groups.get(p.groupId);
     if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
@@ -621,7 +637,7 @@ export class GroupCoordinator {
 
   /** Kafka's handleLeaveGroup: members leave one by one; v3+ batches them and allows removal by instance id. */
   leave(groupId: string, leaving: MemberIdentity[]): LeaveResult {
-    if (this.closed) return { errorCode: ErrorCode.NOT_COORDINATOR, members: [] };
+    if (this.notCoordinator(groupId)) return { errorCode: ErrorCode.NOT_COORDINATOR, members: [] };
     if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] };
     const group = this.groups.get(groupId);
     const result = (m: MemberIdentity, errorCode: number) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode });
@@ -673,6 +689,7 @@ export class GroupCoordinator {
   }
 
   private validateCommit(p: CommitParams): number {
+    if (this.isElsewhere(p.groupId)) return ErrorCode.NOT_COORDINATOR;
     const group = this.groups.get(p.groupId);
     const simple = p.generationId < 0 && p.memberId === '' && p.groupInstanceId === null;
     if (group === undefined) {
@@ -709,6 +726,7 @@ export class GroupCoordinator {
    */
   async deleteOffsets(groupId: string, partitions: TopicPartitionRef[]): Promise<{ errorCode: number; partitions: number[] }> {
     if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, partitions: [] };
+    if (this.isElsewhere(groupId)) return { errorCode: ErrorCode.NOT_COORDINATOR, partitions: [] };
     const group = this.groups.get(groupId);
     let eligible: boolean[];
     if (group === undefined || group.is('Empty')) {
@@ -748,6 +766,7 @@ export class GroupCoordinator {
 
   /** Kafka's handleDescribeGroup: a group we know nothing about is described as Dead, without error. */
   async describeGroup(groupId: string): Promise<GroupDescription> {
+    if (this.isElsewhere(groupId)) return { groupId, errorCode: ErrorCode.NOT_COORDINATOR, state: '', protocolType: '', protocolData: '', members: [] };
     const group = this.groups.get(groupId);
     if (group === undefined) {
       const hasOffsets = (await this.options.offsets.fetchOffsets(groupId, null)).length > 0;
@@ -777,6 +796,7 @@ export class GroupCoordinator {
    * GROUP_ID_NOT_FOUND; otherwise its offsets are deleted and the group is forgotten.
    */
   async deleteGroup(groupId: string): Promise<number> {
+    if (this.isElsewhere(groupId)) return ErrorCode.NOT_COORDINATOR;
     const group = this.groups.get(groupId);
     if (group !== undefined && !group.is('Empty')) return ErrorCode.NON_EMPTY_GROUP;
     if (group !== undefined) {

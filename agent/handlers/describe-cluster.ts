@@ -1,8 +1,8 @@
 /**
  * DescribeCluster — serves v0–v1.
  *
- * This agent is the only broker (its advertised host and port, as in Metadata) and the
- * controller: any agent can serve any request, so there is no other node to point clients at.
+ * The live agents are the brokers (advertised host and port, as in Metadata) and the one with
+ * the lowest node id is named controller: any agent can serve any request, admin ones included.
  * Endpoint type (v1) 1 (brokers) and 2 (controllers) get the same answer, since the agent also
  * serves the admin APIs a controller would; any other → INVALID_REQUEST. There are no ACLs, so
  * when asked, the authorized operations are every operation on a cluster resource.
@@ -44,8 +44,8 @@ export const describeClusterHandler = defineHandler({
       errorMessage: null,
       endpointType,
       clusterId: agent.clusterId,
-      controllerId: agent.config.nodeId,
-      brokers: [{ brokerId: agent.config.nodeId, host: agent.advertised.host, port: agent.advertised.port, rack: null }],
+      controllerId: agent.cluster.controller().nodeId,
+      brokers: agent.cluster.members().map((m) => ({ brokerId: m.nodeId, host: m.host, port: m.port, rack: null })),
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : OPERATIONS_NOT_REQUESTED,
     };
   },

@@ -1,8 +1,10 @@
 /**
  * Metadata — serves v0–v12.
  *
- * Lists this agent as the only broker and as the leader of every partition (any agent can serve
- * any partition: the log lives in the object store). Topics are looked up by name, or by id on
+ * Lists the live agents as brokers and, per partition, the leader the cluster routes it to
+ * (agent/cluster/; replicas and ISR are just the leader). The leader is advice that spreads
+ * clients over the agents: any agent serves any partition (the log lives in the object store), so
+ * Produce and Fetch never answer NOT_LEADER_OR_FOLLOWER. With one agent, it leads everything. Topics are looked up by name, or by id on
  * v10+; a null topic list (an empty one on v0) means all topics. Unknown topics are auto-created when both the
  * request (v4+) and the agent (--auto-create-topics) allow it, else UNKNOWN_TOPIC_OR_PARTITION;
  * invalid names get INVALID_TOPIC_EXCEPTION.
@@ -17,21 +19,23 @@ import type { AgentContext } from '../agent-context.js';
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
 export function describeTopic(agent: AgentContext, t: TopicInfo) {
-  const nodeId = agent.config.nodeId;
   return {
     errorCode: ErrorCode.NONE,
     name: t.name,
     topicId: t.id,
     isInternal: false,
-    partitions: Array.from({ length: t.partitions }, (_, i) => ({
-      errorCode: ErrorCode.NONE,
-      partitionIndex: i,
-      leaderId: nodeId,
-      leaderEpoch: 0,
-      replicaNodes: [nodeId],
-      isrNodes: [nodeId],
-      offlineReplicas: [],
-    })),
+    partitions: Array.from({ length: t.partitions }, (_, i) => {
+      const nodeId = agent.cluster.leaderOf(t.name, i).nodeId;
+      return {
+        errorCode: ErrorCode.NONE,
+        partitionIndex: i,
+        leaderId: nodeId,
+        leaderEpoch: 0,
+        replicaNodes: [nodeId],
+        isrNodes: [nodeId],
+        offlineReplicas: [],
+      };
+    }),
   };
 }
 
@@ -63,9 +67,9 @@ export const metadataHandler = defineHandler({
     }
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId: agent.config.nodeId, host: agent.advertised.host, port: agent.advertised.port, rack: null }],
+      brokers: agent.cluster.members().map((m) => ({ nodeId: m.nodeId, host: m.host, port: m.port, rack: null })),
       clusterId: agent.clusterId,
-      controllerId: agent.config.nodeId,
+      controllerId: agent.cluster.controller().nodeId,
       topics,
     };
   },

@@ -5,12 +5,12 @@ import { WeirError, isWeirError } from '../errors.js';
 import type { CommitChunk, CommitResult, IndexEntry, MetadataStore, PartitionState, TopicInfo } from './metadata-store.js';
 import type { CommittedOffset, OffsetCommitEntry, OffsetCommitResult, TopicPartitionRef } from './group-offset-store.js';
 import { partitionCountError } from './partition-count.js';
-import { planChunkParts, producerBatchError } from './producer-sequence.js';
+import { assertCommitChunk, assertObjectKey, assertOffset, assertTopicName, normalizeConfigs } from './metadata-validation.js';
+import { planChunkParts } from './producer-sequence.js';
 import type { BumpEpochResult, ProducerIdAndEpoch, ProducerPartitionState } from './producer-state-store.js';
 import { SqliteGroupOffsets } from './sqlite-group-offsets.js';
 import { SqliteProducerState } from './sqlite-producer-state.js';
 import { migrate } from './sqlite-schema.js';
-import { topicNameError } from './topic-name.js';
 
 export interface SqliteMetadataStoreOptions {
   /** How long a statement waits for another connection's lock before failing 'unavailable'. */
@@ -596,66 +596,6 @@ function toIndexEntry(row: IndexRow): IndexEntry {
     byteStart: row.byte_start,
     byteLength: row.byte_length,
   };
-}
-
-/** Applies a config change and returns the resulting configs, keys sorted so the stored JSON is canonical. */
-function normalizeConfigs(
-  changes: Record<string, string | null>,
-  mode: 'replace' | 'incremental',
-  current: Record<string, string>,
-): Record<string, string> {
-  if (typeof changes !== 'object' || changes === null) throw new WeirError('invalid_argument', 'configs must be an object');
-  const next = new Map<string, string>(mode === 'replace' ? [] : Object.entries(current));
-  for (const [key, value] of Object.entries(changes)) {
-    if (key.length === 0) throw new WeirError('invalid_argument', 'config name must not be empty');
-    if (value === null) next.delete(key);
-    else if (typeof value === 'string') next.set(key, value);
-    else throw new WeirError('invalid_argument', `config ${key} must be a string or null`);
-  }
-  return Object.fromEntries([...next].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-function assertTopicName(name: string): void {
-  const error = topicNameError(name);
-  if (error !== null) throw new WeirError('invalid_argument', error);
-}
-
-function assertObjectKey(key: string): void {
-  if (typeof key !== 'string' || key.length === 0) throw new WeirError('invalid_argument', 'object key must be a non-empty string');
-}
-
-function assertOffset(offset: number, what: string): void {
-  if (!Number.isSafeInteger(offset) || offset < 0) throw new WeirError('invalid_argument', `${what} ${offset} is not an offset`);
-}
-
-/** A malformed chunk is a bug in the caller, so it fails the whole commit rather than that chunk. */
-function assertCommitChunk(chunk: CommitChunk, i: number, objectSizeBytes: number): void {
-  const bad = (why: string): never => {
-    throw new WeirError('invalid_argument', `commit chunk ${i} (${String(chunk.topic)}-${String(chunk.partition)}): ${why}`);
-  };
-  if (typeof chunk.topic !== 'string' || typeof chunk.topicId !== 'string') bad('topic and topicId must be strings');
-  if (!Number.isInteger(chunk.partition) || chunk.partition < 0) bad('partition must be an integer >= 0');
-  if (!Number.isSafeInteger(chunk.offsetCount) || chunk.offsetCount < 1) bad(`offsetCount ${chunk.offsetCount} must be >= 1`);
-  if (!Number.isSafeInteger(chunk.maxTimestamp)) bad(`maxTimestamp ${chunk.maxTimestamp} is not an integer`);
-  if (!Number.isSafeInteger(chunk.byteStart) || chunk.byteStart < 0 || !Number.isSafeInteger(chunk.byteLength) || chunk.byteLength < 0) {
-    bad('byteStart and byteLength must be integers >= 0');
-  }
-  if (chunk.byteStart + chunk.byteLength > objectSizeBytes) bad(`byte range ends past the object's ${objectSizeBytes} bytes`);
-  if (chunk.parts === undefined) return;
-  if (!Array.isArray(chunk.parts) || chunk.parts.length === 0) bad('parts must be a non-empty array when given');
-  let offsets = 0;
-  let bytes = 0;
-  chunk.parts.forEach((part, j) => {
-    if (!Number.isSafeInteger(part.offsetCount) || part.offsetCount < 1) bad(`part ${j}: offsetCount ${part.offsetCount} must be >= 1`);
-    if (!Number.isSafeInteger(part.byteLength) || part.byteLength < 0) bad(`part ${j}: byteLength ${part.byteLength} must be >= 0`);
-    if (!Number.isSafeInteger(part.maxTimestamp)) bad(`part ${j}: maxTimestamp ${part.maxTimestamp} is not an integer`);
-    if (part.producer === undefined) bad(`part ${j}: producer must be given (null for none)`);
-    const producerError = part.producer === null ? null : producerBatchError(part.producer, part.offsetCount);
-    if (producerError !== null) bad(`part ${j}: ${producerError}`);
-    offsets += part.offsetCount;
-    bytes += part.byteLength;
-  });
-  if (offsets !== chunk.offsetCount || bytes !== chunk.byteLength) bad(`parts add up to ${offsets} offsets and ${bytes} bytes, not ${chunk.offsetCount} and ${chunk.byteLength}`);
 }
 
 /** SQLite result codes that mean "try again later" rather than a bug or damage. */
