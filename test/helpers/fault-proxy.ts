@@ -21,7 +21,7 @@ export interface FaultProxyOptions {
   /** Seed of the deterministic choice of which requests fail, so a failure can be replayed. */
   seed?: number;
   /** Only requests this accepts can get a fault (default: all). */
-  only?: (method: string, url: string) => boolean;
+  faultIf?: (method: string, url: string) => boolean;
 }
 
 export interface FaultProxy {
@@ -46,7 +46,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const server: Server = createServer((req, res) => {
     stats.requests++;
     log.push(`${req.method ?? ''} ${req.url ?? ''}`);
-    const eligible = options.only === undefined || options.only(req.method ?? '', req.url ?? '');
+    const eligible = options.faultIf === undefined || options.faultIf(req.method ?? '', req.url ?? '');
     const fault = eligible && random() < faultRate ? kinds[Math.floor(random() * kinds.length)]! : undefined;
     if (fault !== undefined) stats.faults[fault]++;
     if (fault === 'slowdown' || fault === 'stall' || fault === 'reset') {

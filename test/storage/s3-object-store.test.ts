@@ -183,7 +183,7 @@ describe('S3ObjectStore under injected faults', () => {
   it('aborts a multipart upload whose parts cannot be uploaded, leaving no object', async () => {
     const s3 = await startS3rver();
     // Every UploadPart fails; CreateMultipartUpload and the abort go through.
-    const proxy = await startFaultProxy({ upstreamPort: s3.port, faultRate: 1, kinds: ['slowdown'], only: (method, url) => method === 'PUT' && url.includes('partNumber=') });
+    const proxy = await startFaultProxy({ upstreamPort: s3.port, faultRate: 1, kinds: ['slowdown'], faultIf: (method, url) => method === 'PUT' && url.includes('partNumber=') });
     const store = storeOn(proxy.endpoint, s3.bucket, { maxAttempts: 2, retryBaseDelayMs: 1, retryMaxDelayMs: 5, multipartThresholdBytes: MiB, partSizeBytes: 5 * MiB });
     try {
       await assert.rejects(store.put('mp/failed', randomBytes(6 * MiB)), (e) => isWeirError(e, 'unavailable') && e.retriable);
