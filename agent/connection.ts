@@ -27,6 +27,7 @@ export class Connection {
   private buffered = 0;
   private slots: Slot[] = [];
   private inFlight = 0;
+  private writeScheduled = false;
   private closed = false;
   private readonly abort = new AbortController();
   private pausedFor = new Set<PauseReason>();
@@ -190,8 +191,22 @@ export class Connection {
   private complete(slot: Slot): void {
     slot.done = true;
     this.inFlight--;
-    this.writeReady();
+    this.scheduleWrite();
     if (this.inFlight < this.agent.config.inFlightPerConnectionMax) this.unpause('in-flight');
+  }
+
+  /**
+   * One flush answers many requests of a connection in the same tick (librdkafka sends one
+   * produce request per partition); writing once after they have all completed sends them in
+   * one writev instead of one syscall each.
+   */
+  private scheduleWrite(): void {
+    if (this.writeScheduled) return;
+    this.writeScheduled = true;
+    setImmediate(() => {
+      this.writeScheduled = false;
+      this.writeReady();
+    });
   }
 
   private writeReady(): void {
