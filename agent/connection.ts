@@ -28,6 +28,8 @@ export class Connection {
   private slots: Slot[] = [];
   private inFlight = 0;
   private writeScheduled = false;
+  /** Set by end(): stop reading, answer what is in flight, then half-close. */
+  private ending = false;
   private closed = false;
   private readonly abort = new AbortController();
   private pausedFor = new Set<PauseReason>();
@@ -58,7 +60,8 @@ export class Connection {
   /** Half-closes after the responses already queued; used by a graceful stop. */
   end(): void {
     this.pause('in-flight');
-    this.socket.end();
+    this.ending = true;
+    this.writeReady();
   }
 
   private teardown(): void {
@@ -220,5 +223,7 @@ export class Connection {
     }
     this.socket.uncork();
     if (!ok) this.pause('write');
+    // A graceful stop half-closes only after the answers to everything already received.
+    if (this.ending && this.slots.length === 0 && !this.socket.writableEnded) this.socket.end();
   }
 }

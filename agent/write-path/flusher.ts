@@ -121,12 +121,36 @@ export class Flusher {
       this.flushWanted = true;
       return;
     }
-    const batch = this.pending;
-    const bytes = this.pendingBatchBytes;
-    this.pending = new Map();
-    this.pendingBatchBytes = 0;
+    // A flush takes appends, oldest partitions first, until it reaches flushBytes; what
+    // piled up while every flush slot was busy stays for the next flush, so objects stay near
+    // flushBytes (one PUT each, below the S3 multipart threshold) instead of growing with load.
+    let batch: Map<string, PendingAppend[]>;
+    let bytes: number;
+    if (this.pendingBatchBytes <= this.opts.flushBytes) {
+      batch = this.pending;
+      bytes = this.pendingBatchBytes;
+      this.pending = new Map();
+      this.pendingBatchBytes = 0;
+    } else {
+      batch = new Map();
+      bytes = 0;
+      for (const [k, group] of this.pending) {
+        if (bytes >= this.opts.flushBytes) break;
+        // A prefix of a partition's appends may go now and the rest later: commits happen in
+        // flush order, so the partition's order still holds.
+        let n = 0;
+        while (n < group.length && (n === 0 || bytes < this.opts.flushBytes)) bytes += group[n++]!.input.records.length;
+        batch.set(k, group.slice(0, n));
+        if (n === group.length) this.pending.delete(k);
+        else this.pending.set(k, group.slice(n));
+      }
+      this.pendingBatchBytes -= bytes;
+    }
     this.flushesInFlight++;
     void this.runFlush(batch, bytes);
+    // The rest was due too (its linger passed or the size was reached): start it now if a slot
+    // is free, else the next flush to finish starts it (flushWanted).
+    if (this.pending.size > 0) this.requestFlush();
   }
 
   private async runFlush(batch: Map<string, PendingAppend[]>, bytes: number): Promise<void> {

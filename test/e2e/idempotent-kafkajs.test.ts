@@ -27,7 +27,9 @@ describe('kafkajs idempotent producer', () => {
     try {
       await createTopics(agent.bootstrap, [{ topic, numPartitions: 3 }]);
       const sent = makeRecords({ count: 6000, tag: topic, explicitPartitions: 3 });
-      const producer = kafkaClient(proxy.address).producer({
+      // Enough retry budget to outlast the agent's restart on a loaded machine (~25 s): the
+      // test is about exactly-once across the restart, not about how fast the agent comes back.
+      const producer = kafkaClient(proxy.address, 'weir-e2e', { retries: 15, initialRetryTime: 100, maxRetryTime: 2_000 }).producer({
         idempotent: true,
         maxInFlightRequests: 1,
         createPartitioner: Partitioners.DefaultPartitioner,

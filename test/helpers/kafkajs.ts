@@ -5,7 +5,8 @@
 import { CompressionTypes, Kafka, logLevel, Partitioners, type Admin, type IHeaders, type Producer, type ProducerConfig } from 'kafkajs';
 import type { DeliveryResult, ProduceRecord } from './py-clients.js';
 
-export function kafkaClient(bootstrap: string, clientId = 'weir-e2e'): Kafka {
+/** `retry` overrides the short default budget, for tests that restart the agent under a client. */
+export function kafkaClient(bootstrap: string, clientId = 'weir-e2e', retry?: { retries: number; initialRetryTime: number; maxRetryTime: number }): Kafka {
   return new Kafka({
     clientId,
     brokers: [bootstrap],
@@ -14,7 +15,7 @@ export function kafkaClient(bootstrap: string, clientId = 'weir-e2e'): Kafka {
     logLevel: logLevel.NOTHING,
     connectionTimeout: 5_000,
     requestTimeout: 30_000,
-    retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
+    retry: retry ?? { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
   });
 }
 
