@@ -54,6 +54,10 @@ export interface S3Settings {
   pathStyle: boolean;
   /** Prepended to every object key, to share a bucket. */
   prefix: string;
+  /** An S3 request taking longer is abandoned and retried. */
+  requestTimeoutMs: number;
+  /** Attempts per S3 request, the first included. */
+  maxAttempts: number;
 }
 
 const MiB = 1024 * 1024;
@@ -87,6 +91,8 @@ export const agentFlags: Readonly<Record<string, FlagDef>> = {
   's3-region': { type: 'string', default: 'us-east-1', description: 'S3 region' },
   's3-path-style': { type: 'bool', description: 'path-style S3 addressing (default: on when --s3-endpoint is set)' },
   's3-prefix': { type: 'string', default: '', description: 'prefix for every object key in the bucket' },
+  's3-request-timeout-ms': { type: 'int', default: 30_000, min: 100, max: 600_000, description: 'an S3 request taking longer is abandoned and retried' },
+  's3-max-attempts': { type: 'int', default: 5, min: 1, max: 20, description: 'attempts per S3 request (with exponential backoff)' },
   metadata: { type: 'string', default: 'sqlite', oneOf: ['sqlite', 'redis'], description: 'where topics and offsets live: sqlite (in --data-dir) or redis' },
   'redis-url': { type: 'string', description: 'Redis URL, e.g. redis://host:6379 (required with --metadata redis)' },
   'require-durable-metadata': { type: 'bool', default: false, description: 'refuse to start if the metadata store could lose acknowledged writes' },
@@ -134,6 +140,8 @@ export function agentConfigFromArgs(argv: readonly string[], env: NodeJS.Process
       region: f['s3-region'] as string,
       pathStyle: (f['s3-path-style'] as boolean | undefined) ?? endpoint !== undefined,
       prefix: f['s3-prefix'] as string,
+      requestTimeoutMs: f['s3-request-timeout-ms'] as number,
+      maxAttempts: f['s3-max-attempts'] as number,
     };
   }
   if (cfg.metadataStore === 'redis') {

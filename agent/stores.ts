@@ -36,6 +36,8 @@ function openObjectStore(config: AgentConfig): ObjectStore {
         region: s3.region,
         forcePathStyle: s3.pathStyle,
         ...(s3.prefix === '' ? {} : { prefix: s3.prefix }),
+        requestTimeoutMs: s3.requestTimeoutMs,
+        maxAttempts: s3.maxAttempts,
       });
     }
     case 'fs':

@@ -79,11 +79,11 @@ function line(label: string, s: Summary): string {
 }
 
 /**
- * The flusher's debug line per flush ("flush <key>: N bytes, C chunks, put X ms, commit Y ms"),
+ * The flusher's debug line per flush ("flush <key>: N bytes, C chunks, register+put X ms, commit Y ms"),
  * summarised: where a produce's time after linger goes. Best effort: null if the agent logs none.
  */
 function flushTimings(output: string): { count: number; bytes: Summary; put: Summary; commit: Summary } | null {
-  const re = /flush \S+: (\d+) bytes, \d+ chunks, put ([\d.]+) ms, commit ([\d.]+) ms/g;
+  const re = /flush \S+: (\d+) bytes, \d+ chunks, (?:register\+)?put ([\d.]+) ms, commit ([\d.]+) ms/g;
   const bytes: number[] = [];
   const put: number[] = [];
   const commit: number[] = [];

@@ -201,7 +201,7 @@ export class Flusher {
       );
       releaseCommit();
       const t2 = performance.now();
-      this.opts.log('debug', `flush ${key}: ${sizeBytes} bytes, ${groups.length} chunks, put ${(t1 - t0).toFixed(1)} ms, commit ${(t2 - t1).toFixed(1)} ms`);
+      this.opts.log('debug', `flush ${key}: ${sizeBytes} bytes, ${groups.length} chunks, register+put ${(t1 - t0).toFixed(1)} ms, commit ${(t2 - t1).toFixed(1)} ms`);
       const moved: { topic: string; partition: number; highWatermark: number }[] = [];
       results.forEach((r, i) => {
         const g = groups[i]!;

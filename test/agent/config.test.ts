@@ -33,7 +33,7 @@ describe('agent config', () => {
     const fromFile = agentConfigFromArgs(['--config', path], {});
     assert.equal(fromFile.port, 9100);
     assert.equal(fromFile.lingerMs, 50);
-    assert.deepEqual(fromFile.s3, { bucket: 'logs', endpoint: 'http://127.0.0.1:4568', region: 'us-east-1', pathStyle: true, prefix: '' });
+    assert.deepEqual(fromFile.s3, { bucket: 'logs', endpoint: 'http://127.0.0.1:4568', region: 'us-east-1', pathStyle: true, prefix: '', requestTimeoutMs: 30_000, maxAttempts: 5 });
     assert.equal(fromFile.redisUrl, 'redis://127.0.0.1:6379');
     const envWins = agentConfigFromArgs([`--config=${path}`], { WEIR_PORT: '9200' });
     assert.equal(envWins.port, 9200);
