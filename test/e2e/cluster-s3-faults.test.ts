@@ -22,7 +22,7 @@ import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { S3RVER_CREDENTIALS, startS3rver, type RunningS3rver } from '../helpers/s3rver.js';
 
 const PARTITIONS = 3;
-const COUNT = 1500;
+const COUNT = 3000;
 
 let redis: RedisServer;
 let s3: RunningS3rver;
@@ -77,17 +77,20 @@ describe('an agent whose S3 endpoint fails ~10% of requests', () => {
     s3 = await startS3rver('weir-s3-faults');
     staller = await startFaultProxy({
       upstreamPort: s3.port,
-      faultRate: 0.05,
+      faultRate: 0.2,
       kinds: ['stall'],
       seed: 11,
-      // One stall in the whole run: each costs the agent's full 30 s request timeout.
-      faultIf: () => staller.stats.faults.stall === 0,
+      // One stall in the whole run, on a flush's PUT (not on a startup request, which would hold
+      // the agent's start past the helper's ready timeout): each costs the 30 s request timeout.
+      faultIf: (method) => method === 'PUT' && staller.stats.faults.stall === 0,
     });
     // The proxies forward the Host header unchanged, so the agent's SigV4 signatures (made for
     // `flaky`'s address) still verify at s3rver.
     flaky = await startFaultProxy({ upstreamPort: staller.port, faultRate: 0.1, kinds: ['slowdown', 'reset'], seed: 7 });
     agent = await startAgent({
-      lingerMs: 20,
+      // Small flushes, so that the records make a few hundred S3 requests and ~10% of them fail.
+      lingerMs: 2,
+      flushBytes: 16 * 1024,
       extraArgs: ['--node-id', '1', '--object-store', 's3', '--bucket', s3.bucket, '--s3-endpoint', flaky.endpoint, '--metadata', 'redis', '--redis-url', redis.url],
       env: { AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1' },
     });
@@ -100,7 +103,7 @@ describe('an agent whose S3 endpoint fails ~10% of requests', () => {
     await redis?.stop();
   });
 
-  it('idempotent confluent-kafka-python and kafkajs producers lose nothing and duplicate nothing; the agent keeps serving', async () => {
+  it('idempotent confluent-kafka-python and kafkajs producers lose nothing and duplicate nothing; the agent keeps serving', async (t) => {
     const topics = ['faults-librdkafka', 'faults-kafkajs'];
     await createTopics(agent.bootstrap, topics.map((topic) => ({ topic, numPartitions: PARTITIONS })));
 
@@ -112,14 +115,14 @@ describe('an agent whose S3 endpoint fails ~10% of requests', () => {
       topic: topics[0]!,
       records: confluentSent,
       // A stalled flush holds a produce for the agent's 30 s S3 timeout plus retries.
-      config: { 'enable.idempotence': true, 'acks': 'all', 'linger.ms': 10, 'message.timeout.ms': 75_000, 'request.timeout.ms': 45_000 },
+      config: { 'enable.idempotence': true, 'acks': 'all', 'linger.ms': 0, 'batch.num.messages': 50, 'message.timeout.ms': 75_000, 'request.timeout.ms': 45_000 },
       timeoutS: 80,
     });
 
     const viaKafkajs = (async (): Promise<Array<DeliveryResult | null>> => {
       const producer = await connectedProducer(agent.bootstrap, { idempotent: true, maxInFlightRequests: 1 });
       const delivered: Array<DeliveryResult | null> = [];
-      const CHUNK = 100;
+      const CHUNK = 25;
       try {
         for (let start = 0; start < kafkajsSent.length; start += CHUNK) {
           const slice = kafkajsSent.slice(start, start + CHUNK);
@@ -154,7 +157,10 @@ describe('an agent whose S3 endpoint fails ~10% of requests', () => {
     }
 
     // The faults really happened, on the agent's own requests.
-    assert.ok(flaky.stats.faults.slowdown > 0 && flaky.stats.faults.reset > 0, `faults injected: ${JSON.stringify(flaky.stats)}`);
+    const { faults } = flaky.stats;
+    t.diagnostic(`S3 requests ${flaky.stats.requests}, SlowDown ${faults.slowdown}, resets ${faults.reset}, stalls ${staller.stats.faults.stall}`);
+    assert.ok(faults.slowdown + faults.reset >= 5, `faults injected: ${JSON.stringify(flaky.stats)}`);
+    assert.equal(staller.stats.faults.stall, 1, `stalls injected: ${JSON.stringify(staller.stats)}`);
 
     assert.equal(agent.isRunning(), true, `agent exited\n${agent.output()}`);
     const client = await RawClient.connect(agent.host, agent.port);
