@@ -224,7 +224,12 @@ export class Flusher {
     } catch (e) {
       releaseCommit();
       this.opts.log('error', `flush of ${key} failed: ${(e as Error).message}`);
-      const err = e instanceof WeirError ? e : new WeirError('unavailable', `flush failed: ${(e as Error).message}`, { cause: e });
+      // Whatever broke (the PUT, the store, a reply lost after the commit ran: a re-sent commit
+      // then finds its object already committed), the producers cannot know whether their
+      // records landed. That is a retriable storage error for them, never a definite one:
+      // idempotent producers retry and get their original offsets back; others may duplicate
+      // (at-least-once), as with any broker timeout.
+      const err = e instanceof WeirError && e.kind === 'unavailable' ? e : new WeirError('unavailable', `flush failed: ${(e as Error).message}`, { cause: e });
       for (const g of groups) for (const p of g) p.reject(err);
     } finally {
       this.flushesInFlight--;

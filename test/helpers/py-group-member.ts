@@ -110,6 +110,11 @@ except Exception:
 
 export type PyGroupClient = 'confluent' | 'kafka-python';
 
+export interface PyGroupMember extends GroupMember {
+  /** Records consumed whose commit failed (so not in records()); the commit may still have been stored. */
+  uncommittedRecords(): GroupRecord[];
+}
+
 /** Process groups still running; killed if the test process exits first. */
 const live = new Set<number>();
 process.on('exit', () => {
@@ -126,7 +131,7 @@ process.on('exit', () => {
  * Starts a member. `config` is librdkafka properties for confluent (e.g.
  * {'partition.assignment.strategy': 'cooperative-sticky'}) or KafkaConsumer kwargs for kafka-python.
  */
-export async function startPyGroupMember(client: PyGroupClient, o: GroupMemberOptions & { config?: Record<string, unknown> }): Promise<GroupMember> {
+export async function startPyGroupMember(client: PyGroupClient, o: GroupMemberOptions & { config?: Record<string, unknown> }): Promise<PyGroupMember> {
   const env: NodeJS.ProcessEnv = { ...process.env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' };
   delete env.PYTHONPATH;
   delete env.PYTHONHOME;
@@ -136,6 +141,7 @@ export async function startPyGroupMember(client: PyGroupClient, o: GroupMemberOp
   const history: number[][] = [[]];
   const records: GroupRecord[] = [];
   const commitErrors: string[] = [];
+  const uncommitted: GroupRecord[] = [];
   const errors: string[] = [];
   let stderr = '';
   let closed = false;
@@ -162,7 +168,10 @@ export async function startPyGroupMember(client: PyGroupClient, o: GroupMemberOp
       const ev = JSON.parse(line) as { event: string; partitions?: number[]; records?: Array<[number, number, string]>; message?: string };
       if (ev.event === 'assignment') history.push((assignment = ev.partitions!));
       else if (ev.event === 'records') for (const [partition, offset, value] of ev.records!) records.push({ partition, offset, value, member: o.name });
-      else if (ev.event === 'commit_error') commitErrors.push(`${ev.message} (${ev.records!.length} records)`);
+      else if (ev.event === 'commit_error') {
+        commitErrors.push(`${ev.message} (${ev.records!.length} records)`);
+        for (const [partition, offset, value] of ev.records!) uncommitted.push({ partition, offset, value, member: o.name });
+      }
       else if (ev.event === 'error') errors.push(ev.message!);
       else if (ev.event === 'closed') closed = true;
     }
@@ -176,6 +185,7 @@ export async function startPyGroupMember(client: PyGroupClient, o: GroupMemberOp
     assignmentHistory: () => history,
     records: () => records,
     commitErrors: () => [...commitErrors, ...errors],
+    uncommittedRecords: () => uncommitted,
     waitFor: (pred, what, timeoutMs = 45_000) =>
       waitUntil(() => {
         if (errors.length > 0) throw new Error(`${o.name} failed while waiting for ${what}\n${log()}`);
