@@ -26,7 +26,8 @@ import { readBatchHeader } from '../../core/records/batch.js';
 import { decodeBatchRecords } from '../../core/records/records.js';
 import { ErrorCode } from '../error-codes.js';
 import { CONSUMER_PROTOCOL_TYPE, decodeAssignment } from '../groups/consumer-protocol.js';
-import { flagsHelp, parseFlags, UsageError, type FlagDef } from './flags.js';
+import { flagsHelp, UsageError, type FlagDef } from './flags.js';
+import { parseSubcommand } from './subcommand-flags.js';
 import { WireClient } from './wire-client.js';
 
 const commonFlags: Record<string, FlagDef> = {
@@ -273,25 +274,10 @@ function printGroup(v: GroupView, out: (line: string) => void): void {
 }
 
 export async function groupsCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-    process.stdout.write(`${usage}\n`);
-    return sub === undefined ? 2 : 0;
-  }
-  const own = commandFlags[sub];
-  if (!own) throw new UsageError(`unknown groups command ${JSON.stringify(sub)} (expected list, describe or delete)`);
-  if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`${usage}\n`);
-    return 0;
-  }
-  // Parsed against every flag, so a flag of another subcommand gets a precise message.
-  const all = { ...commonFlags, ...Object.assign({}, ...Object.values(commandFlags)) } as Record<string, FlagDef>;
-  const { flags: f, positionals } = parseFlags(rest, all);
-  for (const name of Object.keys(all)) {
-    if (f[name] !== undefined && !(name in commonFlags) && !(name in own)) throw new UsageError(`--${name} does not apply to groups ${sub}`);
-  }
-  const givenAsFlag = rest.some((a) => a === '--bootstrap-server' || a.startsWith('--bootstrap-server='));
-  const bootstrapAddress = parseBootstrap(f['bootstrap-server'] as string, !givenAsFlag && !!process.env.WEIR_BOOTSTRAP_SERVER);
+  const parsed = parseSubcommand(argv, { command: 'groups', usage, commonFlags, commandFlags });
+  if (parsed.help !== undefined) return parsed.help;
+  const { sub, flags: f, positionals } = parsed;
+  const bootstrapAddress = parseBootstrap(f['bootstrap-server'] as string, parsed.bootstrapFromEnv);
   const groups = parseGroupIds(positionals);
   if ((sub === 'describe' || sub === 'delete') && groups.length === 0) throw new UsageError(`groups ${sub} needs at least one group id`);
   if (sub === 'list' && groups.length > 0) throw new UsageError(`groups list takes no group ids (got ${JSON.stringify(positionals[0])})`);

@@ -10,7 +10,8 @@
 import { Kafka, logLevel, type Admin, type ConfigResourceTypes } from 'kafkajs';
 import { topicNameError } from '../../core/metadata/topic-name.js';
 import { validateTopicConfig } from '../topic-configs.js';
-import { flagsHelp, parseFlags, UsageError, type FlagDef } from './flags.js';
+import { flagsHelp, UsageError, type FlagDef } from './flags.js';
+import { parseSubcommand } from './subcommand-flags.js';
 
 /** kafkajs is CommonJS and Node cannot see its ConfigResourceTypes export from ESM; the value is Kafka's. */
 const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
@@ -205,25 +206,10 @@ async function remove(admin: Admin, names: string[], ifExists: boolean, out: (li
 }
 
 export async function topicsCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-    process.stdout.write(`${usage}\n`);
-    return sub === undefined ? 2 : 0;
-  }
-  const own = commandFlags[sub];
-  if (!own) throw new UsageError(`unknown topics command ${JSON.stringify(sub)} (expected create, list, describe or delete)`);
-  if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`${usage}\n`);
-    return 0;
-  }
-  // Parsed against every flag, so a flag of another subcommand gets a precise message.
-  const all = { ...commonFlags, ...Object.assign({}, ...Object.values(commandFlags)) } as Record<string, FlagDef>;
-  const { flags: f, positionals } = parseFlags(rest, all);
-  for (const name of Object.keys(all)) {
-    if (f[name] !== undefined && !(name in commonFlags) && !(name in own)) throw new UsageError(`--${name} does not apply to topics ${sub}`);
-  }
-  const givenAsFlag = rest.some((a) => a === '--bootstrap-server' || a.startsWith('--bootstrap-server='));
-  const bootstrap = parseBootstrap(f['bootstrap-server'] as string, !givenAsFlag && !!process.env.WEIR_BOOTSTRAP_SERVER);
+  const parsed = parseSubcommand(argv, { command: 'topics', usage, commonFlags, commandFlags });
+  if (parsed.help !== undefined) return parsed.help;
+  const { sub, flags: f, positionals } = parsed;
+  const bootstrap = parseBootstrap(f['bootstrap-server'] as string, parsed.bootstrapFromEnv);
   const names = parseTopicNames(positionals);
   if ((sub === 'create' || sub === 'delete') && names.length === 0) throw new UsageError(`topics ${sub} needs at least one topic name`);
   if (sub === 'list' && names.length > 0) throw new UsageError(`topics list takes no topic names (got ${JSON.stringify(positionals[0])})`);
