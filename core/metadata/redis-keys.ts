@@ -113,3 +113,25 @@ export function clusterKeys(keys: RedisKeys): ClusterKeys {
     events: `${keys.prefix}events`,
   };
 }
+
+// ------------------------------------------------------------------------------------------------
+// Coordination (core/coordination/redis-coordination.ts): worker registries and leases with
+// fencing tokens, used by pipelines' workers and the mirror's. Not metadata: no metadata script
+// touches these. Under `{namespace}:coord:<group>:`, so all keys of a namespace share its hash
+// slot and one coordination script may touch a group's keys together.
+
+export interface CoordinationKeys {
+  /** sorted set: worker id scored by its registration's expiry (ms, Redis server time). */
+  workers: string;
+  /** hash: worker id -> meta (free-form, small). */
+  workerMeta: string;
+  /** hash: item -> "<token>|<expiry ms>|<worker id>", the item's current lease. */
+  leases: string;
+  /** hash: item -> the last fencing token handed out; only ever incremented, never deleted. */
+  fences: string;
+}
+
+export function coordinationKeys(keys: RedisKeys, group: string): CoordinationKeys {
+  const base = `${keys.prefix}coord:${group}:`;
+  return { workers: `${base}workers`, workerMeta: `${base}worker-meta`, leases: `${base}leases`, fences: `${base}fences` };
+}
