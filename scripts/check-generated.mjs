@@ -1,5 +1,6 @@
 // CI check: core/protocol/generated must be exactly what scripts/gen-protocol.ts produces from
-// the specs. Regenerates into a temp directory (the working tree is never touched) and compares
+// the specs: Apache Kafka's (../shared/kafka-message-specs) and Weir's own (weir-specs/, the
+// Weir-only APIs such as WeirMirrorWrite). Both folders are read at their default places. Regenerates into a temp directory (the working tree is never touched) and compares
 // file lists and contents; exits 1 with the differing files listed, 0 when up to date.
 //
 //   node scripts/check-generated.mjs
@@ -43,7 +44,7 @@ try {
     }
     for (const f of have) if (!want.includes(f)) problems.push(`stale: ${f}`);
     if (problems.length > 0) {
-      console.error('check-generated: core/protocol/generated is out of date; run `npm run gen:protocol` and commit:');
+      console.error('check-generated: core/protocol/generated is out of date (Kafka specs or weir-specs/ changed); run `npm run gen:protocol` and commit:');
       for (const p of problems) console.error(`  ${p}`);
       exitCode = 1;
     } else {
