@@ -135,3 +135,39 @@ export function coordinationKeys(keys: RedisKeys, group: string): CoordinationKe
   const base = `${keys.prefix}coord:${group}:`;
   return { workers: `${base}workers`, workerMeta: `${base}worker-meta`, leases: `${base}leases`, fences: `${base}fences` };
 }
+
+// ------------------------------------------------------------------------------------------------
+// Table manifests (core/metadata/table-manifest-redis.ts) and the table connector's BullMQ queue
+// (connectors/tables). Kept apart from LAYOUT: no metadata script touches them. They share the
+// namespace's hash tag, so one table script may touch all of a table's keys (and Redis Cluster
+// routes them to one slot).
+
+export interface TableManifestKeys {
+  /** set: topics that have a table. */
+  tables: string;
+  /** hash: topicId, createdAtMs, seq (the last file sequence number handed out). */
+  table: (topic: string) => string;
+  /** hash: partition -> next offset to compact. */
+  progress: (topic: string) => string;
+  /** hash: file key -> "seq|committedAtMs|<entry JSON>" (live files). */
+  files: (topic: string) => string;
+  /** hash: file key -> retiredAtMs (files a merge replaced, not purged yet). */
+  retired: (topic: string) => string;
+  /**
+   * BullMQ's key prefix for the table connector's queues (BullMQ builds its own keys under it:
+   * `<prefix>:<queue>:...`). In braces-free form BullMQ would spread a queue over slots; the hash
+   * tag keeps each queue in the namespace's slot, as BullMQ asks for Redis Cluster.
+   */
+  queuePrefix: string;
+}
+
+export function tableManifestKeys(keys: RedisKeys): TableManifestKeys {
+  return {
+    tables: `${keys.prefix}tables`,
+    table: (topic) => `${keys.prefix}table:${topic}`,
+    progress: (topic) => `${keys.prefix}table-progress:${topic}`,
+    files: (topic) => `${keys.prefix}table-files:${topic}`,
+    retired: (topic) => `${keys.prefix}table-retired:${topic}`,
+    queuePrefix: `${keys.prefix}bull`,
+  };
+}

@@ -98,3 +98,88 @@ function hourPrefix(timeMs: number): string {
   const two = (n: number): string => String(n).padStart(2, '0');
   return `${LOG_PREFIX}${year}/${two(t.getUTCMonth() + 1)}/${two(t.getUTCDate())}/${two(t.getUTCHours())}/`;
 }
+
+// ------------------------------------------------------------------------------------------------
+// Tables (connectors/tables): Parquet / Arrow IPC files compacted from topics, and their
+// dead-letter files.
+//
+//   tables/<topic>/date=YYYY-MM-DD/hour=HH/<partition>-<firstOffset>-<lastOffset>.parquet|.arrow
+//   tables/<topic>/_dead-letter/<partition>-<firstOffset>-<lastOffset>.jsonl
+//
+// - The name is the offset range the file covers (inclusive), so a range compacted twice (a
+//   connector killed after its PUT and before its manifest commit) rewrites the same key instead
+//   of adding a second copy; the manifest (core/metadata/table-manifest.ts) decides which files
+//   are part of the table.
+// - date=/hour= are Hive-style partition directories (UTC hour of the file's first record), so
+//   DuckDB, Spark or Trino reading the folder directly get `date` and `hour` columns to prune on.
+// - Dead letters sit beside the data under a '_' directory that Hive-style readers skip.
+
+export const TABLES_PREFIX = 'tables/';
+export type TableFileFormat = 'parquet' | 'arrow';
+const TABLE_FILE_EXTENSIONS: Readonly<Record<TableFileFormat, string>> = { parquet: '.parquet', arrow: '.arrow' };
+const tableFileKeyPattern = /^tables\/([A-Za-z0-9_-][A-Za-z0-9._-]*)\/date=(\d{4})-(\d{2})-(\d{2})\/hour=(\d{2})\/(\d+)-(\d+)-(\d+)\.(parquet|arrow)$/;
+
+export interface TableFileKeyParts {
+  topic: string;
+  partition: number;
+  firstOffset: number;
+  /** Inclusive. */
+  lastOffset: number;
+  /** Any time inside the hour directory; only its UTC hour is kept. */
+  timeMs: number;
+  format: TableFileFormat;
+}
+
+/** Why a topic's table cannot be stored under tables/<topic>/, or null (a key segment may not start with '.'). */
+export function tableTopicError(topic: string): string | null {
+  // Topic names are [a-zA-Z0-9._-] (topic-name.ts); of those, object-key.ts only refuses a leading '.'.
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(topic)) return `topic ${JSON.stringify(topic)} cannot name a table folder (it must be a topic name not starting with '.')`;
+  return null;
+}
+
+/** "tables/<topic>/": every file of the topic's table, data and dead letters. */
+export function tableTopicPrefix(topic: string): string {
+  const error = tableTopicError(topic);
+  if (error !== null) throw new WeirError('invalid_argument', error);
+  return `${TABLES_PREFIX}${topic}/`;
+}
+
+function assertOffsetRange(partition: number, firstOffset: number, lastOffset: number): void {
+  if (!Number.isSafeInteger(partition) || partition < 0) throw new WeirError('invalid_argument', `table partition ${partition} out of range`);
+  if (!Number.isSafeInteger(firstOffset) || firstOffset < 0 || !Number.isSafeInteger(lastOffset) || lastOffset < firstOffset) {
+    throw new WeirError('invalid_argument', `table offset range ${firstOffset}-${lastOffset} is not a range of offsets`);
+  }
+}
+
+/** The key of the table file holding offsets firstOffset..lastOffset of a partition. */
+export function tableFileKey(parts: TableFileKeyParts): string {
+  const { topic, partition, firstOffset, lastOffset, timeMs, format } = parts;
+  assertOffsetRange(partition, firstOffset, lastOffset);
+  const t = new Date(timeMs);
+  const year = t.getUTCFullYear();
+  if (Number.isNaN(t.getTime()) || year < 1970 || year > 9999) throw new WeirError('invalid_argument', `time ${timeMs} out of range`);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const dir = `date=${year}-${two(t.getUTCMonth() + 1)}-${two(t.getUTCDate())}/hour=${two(t.getUTCHours())}/`;
+  return `${tableTopicPrefix(topic)}${dir}${partition}-${firstOffset}-${lastOffset}${TABLE_FILE_EXTENSIONS[format]}`;
+}
+
+/** Parses a table data file key; null if it is not one. timeMs is the start of its hour. */
+export function parseTableFileKey(key: string): TableFileKeyParts | null {
+  const m = tableFileKeyPattern.exec(key);
+  if (m === null) return null;
+  const [, topic, yyyy, mm, dd, hh, partition, first, last, ext] = m;
+  return {
+    topic: topic!,
+    partition: Number(partition),
+    firstOffset: Number(first),
+    lastOffset: Number(last),
+    timeMs: Date.UTC(Number(yyyy), Number(mm) - 1, Number(dd), Number(hh)),
+    format: ext as TableFileFormat,
+  };
+}
+
+/** The dead-letter file (JSON lines) of the records of firstOffset..lastOffset that could not be decoded. */
+export function tableDeadLetterKey(topic: string, partition: number, firstOffset: number, lastOffset: number): string {
+  assertOffsetRange(partition, firstOffset, lastOffset);
+  return `${tableTopicPrefix(topic)}_dead-letter/${partition}-${firstOffset}-${lastOffset}.jsonl`;
+}
