@@ -18,6 +18,33 @@ export interface TopicInfo {
   /** Only the configs set on this topic; defaults live in agent/topic-config-defaults.ts. */
   configs: Record<string, string>;
   createdAtMs: number;
+  /** Set on a topic created by the mirror (connectors/mirror/); absent on ordinary topics. */
+  mirror?: MirrorState;
+}
+
+/**
+ * A mirror topic's state. While 'mirroring' the topic is read-only to producers and written only
+ * at the source's offsets (CommitChunk.runs); 'promoted' (`weir mirror promote`) turns it into an
+ * ordinary topic for producers and refuses further mirror writes. Kept in the metadata store
+ * beside the topic, not in its configs, so AlterConfigs cannot remove it.
+ */
+export interface MirrorState {
+  state: 'mirroring' | 'promoted';
+  /** Names the source cluster (a label or its cluster id); a second source cannot take the topic over. */
+  source: string;
+}
+
+/**
+ * Part of a mirror chunk: consecutive batches of the source at their source offsets, with no
+ * offset between them left out (a gap in the source starts a new run). Each run becomes one index
+ * entry, because the read path derives every batch's offset from its entry's base offset.
+ */
+export interface OffsetRun {
+  baseOffset: number;
+  /** From baseOffset to the last batch's lastOffsetDelta, inclusive: the offsets the run spans. */
+  offsetCount: number;
+  byteLength: number;
+  maxTimestamp: number;
 }
 
 export interface PartitionState {
@@ -58,6 +85,17 @@ export interface CommitChunk {
    * there.
    */
   parts?: ChunkPart[];
+  /**
+   * Commit at given offsets (the mirror's write path) instead of at the high watermark: the
+   * chunk's bytes are these runs, in byte order, with increasing, non-overlapping offsets;
+   * offsetCount and byteLength are the sums of the runs' counts and lengths. Per run: a base offset at or above the high watermark is appended there (the offsets
+   * skipped stay a gap); a run whose offsets are all committed already (every one of its first
+   * and last offsets held by an index entry, or below the log start) is a duplicate (a re-sent
+   * write after a lost answer) and is acknowledged without storing anything; any other overlap
+   * with the committed log fails the whole chunk with 'offset_conflict'. Only on a topic whose
+   * mirror state is 'mirroring' ('not_mirroring' otherwise). Exclusive with parts.
+   */
+  runs?: OffsetRun[];
 }
 
 /** One append inside a CommitChunk. */
@@ -77,9 +115,27 @@ export type PartResult =
   | { kind: 'rejected'; error: ProducerBatchError; message: string };
 
 export type CommitResult =
-  /** parts is present exactly when the chunk had parts, index-aligned with them. */
-  | { ok: true; topic: string; partition: number; baseOffset: number; logStartOffset: number; parts?: PartResult[] }
-  | { ok: false; topic: string; partition: number; error: 'unknown_topic_or_partition' };
+  /**
+   * parts is present exactly when the chunk had parts, index-aligned with them; runs and
+   * highWatermark exactly when it had runs (baseOffset is then the first run's).
+   */
+  | {
+      ok: true;
+      topic: string;
+      partition: number;
+      baseOffset: number;
+      logStartOffset: number;
+      parts?: PartResult[];
+      runs?: ('appended' | 'duplicate')[];
+      highWatermark?: number;
+    }
+  | { ok: false; topic: string; partition: number; error: CommitChunkError; message?: string };
+
+/**
+ * Why a chunk failed alone: its topic or partition is gone; or (mirror chunks) a run overlaps the
+ * committed log without being a re-send of it, or the topic is not a mirror topic being mirrored.
+ */
+export type CommitChunkError = 'unknown_topic_or_partition' | 'offset_conflict' | 'not_mirroring';
 
 export interface MetadataStore extends GroupOffsetStore, ProducerStateStore {
   readonly kind: string;
@@ -87,7 +143,10 @@ export interface MetadataStore extends GroupOffsetStore, ProducerStateStore {
   /** The cluster's id (Kafka style: 22 characters of URL-safe base64), created with the store and never changed. */
   clusterId(): Promise<string>;
 
-  createTopic(name: string, partitions: number, configs: Record<string, string>): Promise<TopicInfo>;
+  /** With `mirror`, the topic is created as a mirror topic in the same step (never visible without its mark). */
+  createTopic(name: string, partitions: number, configs: Record<string, string>, mirror?: MirrorState): Promise<TopicInfo>;
+  /** Sets or clears (null) a topic's mirror state; 'not_found' for an unknown topic. */
+  setTopicMirror(name: string, mirror: MirrorState | null): Promise<TopicInfo>;
   /** Removes the topic and its index; its objects are left for garbage collection. */
   deleteTopic(name: string): Promise<void>;
   getTopic(name: string): Promise<TopicInfo | null>;
@@ -108,7 +167,8 @@ export interface MetadataStore extends GroupOffsetStore, ProducerStateStore {
    * Chunks of the same partition get consecutive offsets in the order given.
    * Idempotent producers' batches (CommitChunk.parts) are checked against the producer state in
    * the same transaction, in order, and that state is updated with the appended ones; each part's
-   * outcome is in CommitResult.parts.
+   * outcome is in CommitResult.parts. Mirror chunks (CommitChunk.runs) are committed at their own
+   * offsets, gaps kept.
    * Also marks the object as committed. The object must be pending (registered and not yet
    * committed): 'not_found' if it is not registered (or GC already gave up on it), and
    * 'already_exists' if it was committed before; in both cases nothing is committed.

@@ -8,6 +8,7 @@ import { WeirError } from '../errors.js';
 import type { CommittedOffset, OffsetCommitEntry } from './group-offset-store.js';
 import type { IndexEntry, TopicInfo } from './metadata-store.js';
 import type { ProducerPartitionState } from './producer-state-store.js';
+import { decodeMirrorState } from './mirror-runs.js';
 
 const ENTRY = /^(-?\d+)\|(-?\d+)\|(-?\d+)\|(-?\d+)\|(\d+)\|(\d+)\|(.*)$/s;
 
@@ -46,7 +47,7 @@ export function decodeTopic(name: string, flat: string[] | Record<string, string
   const f: Record<string, string> = Array.isArray(flat) ? Object.fromEntries(pairs(flat)) : flat;
   if (f['id'] === undefined) return null;
   const configs = JSON.parse(f['configs'] ?? '{}') as Record<string, string>;
-  return {
+  const topic: TopicInfo = {
     name,
     id: f['id'],
     partitions: Number(f['partitions']),
@@ -54,6 +55,10 @@ export function decodeTopic(name: string, flat: string[] | Record<string, string
     configs: Object.fromEntries(Object.entries(configs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     createdAtMs: Number(f['created']),
   };
+  // Mirror topics (mirror-topic.lua) carry their state in the field `mirror`.
+  const mirror = decodeMirrorState(f['mirror']);
+  if (mirror !== undefined) topic.mirror = mirror;
+  return topic;
 }
 
 function pairs(flat: string[]): [string, string][] {

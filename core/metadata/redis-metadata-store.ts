@@ -14,7 +14,8 @@ import { Redis } from 'ioredis';
 import { WeirError, isWeirError, type ErrorKind } from '../errors.js';
 import type { CommittedOffset, OffsetCommitEntry, OffsetCommitResult, TopicPartitionRef } from './group-offset-store.js';
 import { assertEntry, assertGroup, assertRef } from './group-offset-validation.js';
-import type { CommitChunk, CommitResult, IndexEntry, MetadataStore, PartResult, PartitionState, TopicInfo } from './metadata-store.js';
+import type { CommitChunk, CommitChunkError, CommitResult, IndexEntry, MetadataStore, MirrorState, PartResult, PartitionState, TopicInfo } from './metadata-store.js';
+import { assertFlushKinds, assertMirrorState, assertRuns, encodeMirrorState } from './mirror-runs.js';
 import { assertCommitChunk, assertObjectKey, assertOffset, assertTopicName, normalizeConfigs } from './metadata-validation.js';
 import { partitionCountError } from './partition-count.js';
 import { MAX_PRODUCER_EPOCH, type BumpEpochResult, type ProducerIdAndEpoch, type ProducerPartitionState } from './producer-state-store.js';
@@ -74,12 +75,17 @@ export class RedisMetadataStore implements MetadataStore {
     });
   }
 
-  async createTopic(name: string, partitions: number, configs: Record<string, string>): Promise<TopicInfo> {
+  async createTopic(name: string, partitions: number, configs: Record<string, string>, mirror?: MirrorState): Promise<TopicInfo> {
     return this.guard('createTopic', async () => {
       assertTopicName(name);
+      assertMirrorState(mirror);
       const countError = partitionCountError(partitions);
       if (countError !== null) throw new WeirError('invalid_argument', countError);
       const configsJson = JSON.stringify(normalizeConfigs(configs, 'replace', {}));
+      if (mirror !== undefined) {
+        const created = await this.run('mirror-topic', 'create', name, encodeMirrorState(mirror), randomUUID(), String(partitions), configsJson, String(this.now()));
+        return decodeTopic(name, created as string[])!;
+      }
       const reply = await this.run('create-topic', name, randomUUID(), String(partitions), configsJson, String(this.now()));
       return decodeTopic(name, reply as string[])!;
     });
@@ -129,6 +135,14 @@ export class RedisMetadataStore implements MetadataStore {
     });
   }
 
+  async setTopicMirror(name: string, mirror: MirrorState | null): Promise<TopicInfo> {
+    return this.guard('setTopicMirror', async () => {
+      assertMirrorState(mirror);
+      if (typeof name !== 'string') throw new WeirError('invalid_argument', 'topic must be a string');
+      return decodeTopic(name, (await this.run('mirror-topic', 'set', name, mirror === null ? '' : encodeMirrorState(mirror))) as string[])!;
+    });
+  }
+
   async registerPendingObject(objectKey: string): Promise<void> {
     await this.guard('registerPendingObject', async () => {
       assertObjectKey(objectKey);
@@ -142,7 +156,12 @@ export class RedisMetadataStore implements MetadataStore {
       if (!Number.isSafeInteger(objectSizeBytes) || objectSizeBytes < 0) {
         throw new WeirError('invalid_argument', `object size ${objectSizeBytes} is not a byte count`);
       }
-      chunks.forEach((chunk, i) => assertCommitChunk(chunk, i, objectSizeBytes));
+      chunks.forEach((chunk, i) => {
+        assertCommitChunk(chunk, i, objectSizeBytes);
+        assertRuns(chunk, i);
+      });
+      assertFlushKinds(chunks);
+      if (chunks.length > 0 && chunks[0]!.runs !== undefined) return this.commitMirrorFlush(objectKey, objectSizeBytes, chunks);
       const encoded = chunks.map((c) => [
         c.topic,
         c.topicId,
@@ -167,6 +186,25 @@ export class RedisMetadataStore implements MetadataStore {
         if (c.parts !== undefined) result.parts = (r[3] as unknown[][]).map(toPartResult);
         return result;
       });
+    });
+  }
+
+  /** A flush of mirror chunks (CommitChunk.runs), by lua/mirror-commit-flush.lua. */
+  private async commitMirrorFlush(objectKey: string, objectSizeBytes: number, chunks: CommitChunk[]): Promise<CommitResult[]> {
+    const encoded = chunks.map((c) => [c.topic, c.topicId, c.partition, c.byteStart, c.runs!.map((r) => [r.baseOffset, r.offsetCount, r.byteLength, r.maxTimestamp])]);
+    const reply = (await this.run('mirror-commit-flush', objectKey, String(objectSizeBytes), String(this.now()), JSON.stringify(encoded))) as unknown[][];
+    return chunks.map((c, i): CommitResult => {
+      const r = reply[i]!;
+      if (Number(r[0]) !== 1) return { ok: false, topic: c.topic, partition: c.partition, error: String(r[1]) as CommitChunkError, message: String(r[2]) };
+      return {
+        ok: true,
+        topic: c.topic,
+        partition: c.partition,
+        baseOffset: Number(r[1]),
+        logStartOffset: Number(r[2]),
+        highWatermark: Number(r[3]),
+        runs: (r[4] as string[]).map((v) => (v === 'a' ? 'appended' : 'duplicate')),
+      };
     });
   }
 

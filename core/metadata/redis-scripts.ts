@@ -26,6 +26,9 @@ export const SCRIPT_NAMES = [
   'init-producer-id',
   'commit-offsets',
   'delete-offsets',
+  // Mirror topics and commits at given offsets (connectors/mirror/).
+  'mirror-topic',
+  'mirror-commit-flush',
 ] as const;
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number];

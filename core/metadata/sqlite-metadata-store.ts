@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { open, type FileHandle } from 'node:fs/promises';
 import { WeirError, isWeirError } from '../errors.js';
-import type { CommitChunk, CommitResult, IndexEntry, MetadataStore, PartitionState, TopicInfo } from './metadata-store.js';
+import type { CommitChunk, CommitResult, IndexEntry, MetadataStore, MirrorState, PartitionState, TopicInfo } from './metadata-store.js';
+import { assertFlushKinds, assertMirrorState, assertRuns, conflictMessage, decodeMirrorState, encodeMirrorState, judgeRun, notMirroringMessage } from './mirror-runs.js';
 import type { CommittedOffset, OffsetCommitEntry, OffsetCommitResult, TopicPartitionRef } from './group-offset-store.js';
 import { partitionCountError } from './partition-count.js';
 import { assertCommitChunk, assertObjectKey, assertOffset, assertTopicName, normalizeConfigs } from './metadata-validation.js';
@@ -26,6 +27,7 @@ interface TopicRow {
   partitions: number;
   configs_json: string;
   created_at_ms: number;
+  mirror: string | null;
 }
 
 interface PartitionRow {
@@ -126,9 +128,10 @@ export class SqliteMetadataStore implements MetadataStore {
     });
   }
 
-  async createTopic(name: string, partitions: number, configs: Record<string, string>): Promise<TopicInfo> {
+  async createTopic(name: string, partitions: number, configs: Record<string, string>, mirror?: MirrorState): Promise<TopicInfo> {
     const result = this.guard('createTopic', () => {
       assertTopicName(name);
+      assertMirrorState(mirror);
       const countError = partitionCountError(partitions);
       if (countError !== null) throw new WeirError('invalid_argument', countError);
       const configsJson = JSON.stringify(normalizeConfigs(configs, 'replace', {}));
@@ -136,7 +139,7 @@ export class SqliteMetadataStore implements MetadataStore {
         if (this.stmt.topicByName.get(name) !== undefined) throw new WeirError('already_exists', `topic ${name} already exists`);
         const id = randomUUID();
         const createdAtMs = this.now();
-        const topicNum = Number(this.stmt.insertTopic.run(id, name, partitions, configsJson, createdAtMs).lastInsertRowid);
+        const topicNum = Number(this.stmt.insertTopic.run(id, name, partitions, configsJson, createdAtMs, mirror === undefined ? null : encodeMirrorState(mirror)).lastInsertRowid);
         for (let p = 0; p < partitions; p++) this.stmt.insertPartition.run(topicNum, p);
         return toTopicInfo(this.stmt.topicByName.get(name)!);
       }) as TopicInfo;
@@ -206,6 +209,19 @@ export class SqliteMetadataStore implements MetadataStore {
     return result;
   }
 
+  async setTopicMirror(name: string, mirror: MirrorState | null): Promise<TopicInfo> {
+    const result = this.guard('setTopicMirror', () => {
+      assertMirrorState(mirror);
+      return this.inWriteTx(() => {
+        const topic = this.requireTopic(name);
+        this.stmt.setTopicMirror.run(mirror === null ? null : encodeMirrorState(mirror), topic.num);
+        return toTopicInfo(this.stmt.topicByName.get(name)!);
+      }) as TopicInfo;
+    });
+    await this.durable();
+    return result;
+  }
+
   async registerPendingObject(objectKey: string): Promise<void> {
     this.guard('registerPendingObject', () => {
       assertObjectKey(objectKey);
@@ -224,7 +240,11 @@ export class SqliteMetadataStore implements MetadataStore {
       if (!Number.isSafeInteger(objectSizeBytes) || objectSizeBytes < 0) {
         throw new WeirError('invalid_argument', `object size ${objectSizeBytes} is not a byte count`);
       }
-      chunks.forEach((chunk, i) => assertCommitChunk(chunk, i, objectSizeBytes));
+      chunks.forEach((chunk, i) => {
+        assertCommitChunk(chunk, i, objectSizeBytes);
+        assertRuns(chunk, i);
+      });
+      assertFlushKinds(chunks);
       return this.inWriteTx(() => this.commitInTx(objectKey, objectSizeBytes, chunks)) as CommitResult[];
     });
     await this.durable();
@@ -271,6 +291,12 @@ export class SqliteMetadataStore implements MetadataStore {
         results.push({ ok: false, topic: chunk.topic, partition: chunk.partition, error: 'unknown_topic_or_partition' });
         continue;
       }
+      if (chunk.runs !== undefined) {
+        const r = this.commitRuns(chunk, topic, pending, object.id);
+        if (r.ok) liveChunks += r.runs!.filter((v) => v === 'appended').length;
+        results.push(r);
+        continue;
+      }
       const baseOffset = pending.highWatermark;
       if (chunk.parts !== undefined) {
         // Duplicates and refused batches are left out, which may split the chunk into several rows.
@@ -291,6 +317,48 @@ export class SqliteMetadataStore implements MetadataStore {
     for (const p of partitions.values()) this.stmt.advancePartition.run(p.highWatermark, p.maxTimestamp, p.topicNum, p.partition);
     this.stmt.commitObject.run(objectSizeBytes, liveChunks, this.now(), object.id);
     return results;
+  }
+
+  /**
+   * A mirror chunk (CommitChunk.runs): each run at its own offsets, gaps kept, under the rules of
+   * mirror-runs.ts. The whole chunk is judged before anything is written, so a conflict leaves the
+   * partition as it was.
+   */
+  private commitRuns(chunk: CommitChunk, topic: TopicRow, pending: PendingPartition, objectId: number): CommitResult {
+    const runs = chunk.runs!;
+    const fail = (error: 'offset_conflict' | 'not_mirroring', message: string): CommitResult => ({ ok: false, topic: chunk.topic, partition: chunk.partition, error, message });
+    const mirror = decodeMirrorState(topic.mirror);
+    if (mirror?.state !== 'mirroring') return fail('not_mirroring', notMirroringMessage(chunk.topic, mirror));
+    const covered = (offset: number): boolean => {
+      const e = this.stmt.entryAt.get(pending.topicNum, chunk.partition, offset);
+      return e !== undefined && e.last_offset >= offset;
+    };
+    let hwm = pending.highWatermark;
+    const verdicts: ('appended' | 'duplicate')[] = [];
+    for (const run of runs) {
+      const v = judgeRun(run, pending.logStartOffset, hwm, covered);
+      if (v === 'conflict') return fail('offset_conflict', conflictMessage(chunk.topic, chunk.partition, run, hwm));
+      if (v === 'append') hwm = run.baseOffset + run.offsetCount;
+      verdicts.push(v === 'append' ? 'appended' : 'duplicate');
+    }
+    let byte = chunk.byteStart;
+    runs.forEach((run, j) => {
+      if (verdicts[j] === 'appended') {
+        // The gap below the run has no rows: the read path serves the next batch after it.
+        pending.highWatermark = run.baseOffset;
+        this.appendRow(pending, objectId, byte, run.byteLength, run.offsetCount, run.maxTimestamp);
+      }
+      byte += run.byteLength;
+    });
+    return {
+      ok: true,
+      topic: chunk.topic,
+      partition: chunk.partition,
+      baseOffset: runs[0]!.baseOffset,
+      logStartOffset: pending.logStartOffset,
+      runs: verdicts,
+      highWatermark: pending.highWatermark,
+    };
   }
 
   /** Indexes offsetCount offsets at the partition's high watermark, stored at [byteStart, byteStart + byteLength) of the object. */
@@ -386,8 +454,17 @@ export class SqliteMetadataStore implements MetadataStore {
     while (lo < hi) {
       const mid = lo + Math.floor((hi - lo) / 2);
       const entry = this.stmt.entryAt.get(topicNum, partition, mid);
-      if (entry === undefined || entry.last_offset < mid) {
-        lo = mid + 1; // no entry holds mid (cannot happen in a contiguous log); keep making progress
+      if (entry === undefined) {
+        lo = mid + 1; // nothing at or before mid
+      } else if (entry.last_offset < mid) {
+        // mid falls in a gap (a mirrored log keeps its source's gaps): the entry before the gap
+        // decides, since no offset of the gap has a timestamp.
+        if (entry.running_max_timestamp >= ts) {
+          found = entry;
+          hi = entry.base_offset;
+        } else {
+          lo = mid + 1;
+        }
       } else if (entry.running_max_timestamp >= ts) {
         found = entry;
         hi = entry.base_offset;
@@ -502,11 +579,12 @@ export class SqliteMetadataStore implements MetadataStore {
 function prepareStatements(db: Database.Database) {
   return {
     clusterSetting: db.prepare<[string], { value: string }>('SELECT value FROM cluster WHERE key = ?'),
-    topicByName: db.prepare<[string], TopicRow>('SELECT num, id, name, partitions, configs_json, created_at_ms FROM topics WHERE name = ?'),
-    listTopics: db.prepare<[], TopicRow>('SELECT num, id, name, partitions, configs_json, created_at_ms FROM topics ORDER BY name'),
-    insertTopic: db.prepare<[string, string, number, string, number]>(
-      'INSERT INTO topics (id, name, partitions, configs_json, created_at_ms) VALUES (?, ?, ?, ?, ?)',
+    topicByName: db.prepare<[string], TopicRow>('SELECT num, id, name, partitions, configs_json, created_at_ms, mirror FROM topics WHERE name = ?'),
+    listTopics: db.prepare<[], TopicRow>('SELECT num, id, name, partitions, configs_json, created_at_ms, mirror FROM topics ORDER BY name'),
+    insertTopic: db.prepare<[string, string, number, string, number, string | null]>(
+      'INSERT INTO topics (id, name, partitions, configs_json, created_at_ms, mirror) VALUES (?, ?, ?, ?, ?, ?)',
     ),
+    setTopicMirror: db.prepare<[string | null, number]>('UPDATE topics SET mirror = ? WHERE num = ?'),
     setTopicPartitions: db.prepare<[number, number]>('UPDATE topics SET partitions = ? WHERE num = ?'),
     setTopicConfigs: db.prepare<[string, number]>('UPDATE topics SET configs_json = ? WHERE num = ?'),
     deleteTopicRow: db.prepare<[number]>('DELETE FROM topics WHERE num = ?'),
@@ -578,13 +656,16 @@ interface ObjectRefs {
 }
 
 function toTopicInfo(row: TopicRow): TopicInfo {
-  return {
+  const info: TopicInfo = {
     name: row.name,
     id: row.id,
     partitions: row.partitions,
     configs: JSON.parse(row.configs_json) as Record<string, string>,
     createdAtMs: row.created_at_ms,
   };
+  const mirror = decodeMirrorState(row.mirror);
+  if (mirror !== undefined) info.mirror = mirror;
+  return info;
 }
 
 function toIndexEntry(row: IndexRow): IndexEntry {

@@ -102,6 +102,10 @@ const migrations: readonly Migration[] = [
   { sql: GROUP_OFFSETS_MIGRATION },
   // 3: idempotent producers: producer ids and epochs, per-partition sequences.
   { sql: PRODUCER_STATE_MIGRATION },
+  // 4: mirror topics (connectors/mirror/): "<state>|<source>" (mirror-runs.ts), NULL for an
+  // ordinary topic. A column of topics, not a config: it goes with the topic, costs Produce no
+  // extra read (TopicInfo carries it), and AlterConfigs cannot drop it.
+  { sql: 'ALTER TABLE topics ADD COLUMN mirror TEXT;' },
 ];
 
 export const SCHEMA_VERSION = migrations.length;

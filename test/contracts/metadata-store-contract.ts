@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { isWeirError, type ErrorKind } from '../../core/errors.js';
 import type { CommitChunk, CommitResult, MetadataStore, TopicInfo } from '../../core/metadata/metadata-store.js';
 import { flushObjectKey } from '../../core/storage/paths.js';
+import { mirrorCommitContract } from './mirror-commit-contract.js';
 
 export type MetadataStoreFactory = () => Promise<{ store: MetadataStore; cleanup: () => Promise<void> }>;
 
@@ -405,6 +406,9 @@ export function metadataStoreContract(name: string, make: MetadataStoreFactory):
           assert.deepEqual(await store.getPartitionState('t', 1), { logStartOffset: 0, highWatermark: 0 });
         }));
     });
+
+    // Mirror topics and commits at given offsets (connectors/mirror/).
+    mirrorCommitContract(withStore);
 
     describe('lifecycle', () => {
       it('closes idempotently and fails calls after close', async () => {
