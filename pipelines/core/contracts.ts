@@ -57,7 +57,10 @@ export interface Serde<T> {
 /** Bounded keyed state. Keys are any JSON-able values; they are compared by their canonical JSON form. */
 export interface KeyedStateStore<S> {
   get(key: unknown): S | undefined;
-  /** Throws WeirError('resource_exhausted') when the store is over its entry or byte bound. */
+  /**
+   * Throws WeirError('too_large') (not retriable) when a new key would take the store over its
+   * entry bound; the task then fails rather than silently dropping state.
+   */
   set(key: unknown, value: S): void;
   delete(key: unknown): void;
   entries(): IterableIterator<[unknown, S]>;
@@ -67,6 +70,12 @@ export interface KeyedStateStore<S> {
 export interface StateOptions {
   /** Bound on entries; default 1_000_000. */
   entriesMax?: number;
+}
+
+/** Key and value serdes of one topic. */
+export interface TopicSerdes<K = unknown, V = unknown> {
+  readonly key: Serde<K>;
+  readonly value: Serde<V>;
 }
 
 /** What operators see of the task they run in. Obtained with `currentContext()` at subscribe time. */
@@ -135,11 +144,33 @@ export interface SourceSpec<K = unknown, V = unknown> {
   readonly outOfOrdernessMs?: number;
   /** A partition with no record for this long stops holding the watermark back. Default 10 s. */
   readonly idleTimeoutMs?: number;
+  /**
+   * Per-topic serdes for a source over several topics whose records differ (a stream-stream join:
+   * `fromTopics({ clicks: {...}, views: {...} })`). A topic listed here is decoded with its own
+   * serdes; others with `key`/`value`. `serdesFor(source, topic)` (pipelines/define/source.ts)
+   * does this lookup for runtimes.
+   */
+  readonly topicSerdes?: Readonly<Record<string, TopicSerdes>>;
 }
 
-/** A user-declared sink: either a topic or a custom factory. */
+/**
+ * A user-declared sink: either a topic or a custom factory. A topic sink writes `rec.timestamp` as
+ * the Kafka record timestamp (CreateTime) and partitions by the serialized key with Kafka's default
+ * partitioner (murmur2), so a repartition topic is co-partitioned with any topic keyed the same way.
+ * `partitions` is set on internal repartition topics (from keyBy's `partitions` option): the count
+ * to create the topic with; unset means "as many as the stage's source topic has".
+ */
 export type SinkSpec =
-  | { readonly kind: 'topic'; readonly topic: string; readonly key: Serde<unknown>; readonly value: Serde<unknown>; readonly name: string }
+  | {
+      readonly kind: 'topic';
+      readonly topic: string;
+      readonly key: Serde<unknown>;
+      readonly value: Serde<unknown>;
+      readonly name: string;
+      readonly partitions?: number;
+      /** True for `<pipeline>-repartition-<n>` topics the pipeline creates and owns. */
+      readonly internal?: boolean;
+    }
   | { readonly kind: 'custom'; readonly name: string; readonly create: (ctx: { taskId: string }) => SinkWriter };
 
 /** One stage of a compiled pipeline. */
@@ -176,8 +207,18 @@ export interface Task {
   snapshot(): TaskSnapshot;
   /** Only before the first push. */
   restore(snapshot: TaskSnapshot): void;
-  /** Completes the input (end of a bounded run) and unsubscribes. */
+  /**
+   * End of a bounded input (test driver, benchmarks): advances the watermark to +Infinity so every
+   * open window fires, then completes the input. Never called by a long-running runtime.
+   */
+  finish(): void;
+  /**
+   * Unsubscribes the chain without completing it, so operators emit nothing more: open windows
+   * stay in the last snapshot and the task that takes the partition over continues them.
+   */
   close(): void;
+  /** The current watermark (for metrics: watermark delay = now - watermark). */
+  watermark(): number;
   /** Errors raised inside the chain surface here (and fail the runtime). */
   readonly errors: Observable<Error>;
 }
@@ -194,6 +235,8 @@ export interface TaskOptions {
   readonly tables: ReadonlyMap<string, TableView>;
   /** Processing-time clock. */
   readonly clock: () => number;
+  /** Receives side-output records whose name has no bound sink (the test driver keeps them); default: dropped. */
+  readonly onUnboundSideOutput?: (name: string, rec: Rec) => void;
 }
 
 export type CreateTask = (options: TaskOptions) => Task;

@@ -1,0 +1,25 @@
+/**
+ * Weir pipelines: the public API.
+ *
+ * Definition: pipeline, fromTopic, fromTopics, toTopic, customSink, serdes.
+ * Operators: mapValue, flatMapValue, selectKey, branch, window + assigners (tumbling, hopping,
+ * sliding, session) + aggregates (count, sum, min, max, reduce, aggregate), dedupe, joins.
+ * Runtimes: createTask (contracts.ts CreateTask), MemoryTable, serdesFor, pipelinesOf.
+ * Testing: TestDriver.
+ */
+export type * from './core/contracts.js';
+export * as serdes from './serdes/index.js';
+export { pipeline, Pipeline, PipelineStart, StageBuilder, isPipeline, type KeyByOptions } from './define/pipeline.js';
+export { fromTopic, fromTopics, serdesFor, type SourceOptions, type TopicsRec } from './define/source.js';
+export { toTopic, customSink, type ToTopicOptions, type TopicSink } from './define/sink.js';
+export { pipelinesOf } from './define/load.js';
+export { createTask, DEFAULT_IDLE_TIMEOUT_MS } from './task/task.js';
+export { currentContext } from './task/current-context.js';
+export { MemoryTable } from './task/table.js';
+export { canonicalKey } from './task/canonical-key.js';
+export { mapValue } from './operators/map-value.js';
+export { flatMapValue } from './operators/flat-map-value.js';
+export { selectKey } from './operators/select-key.js';
+export { branch } from './operators/branch.js';
+export { TestDriver, type TestDriverOptions, type TestRecord, type DriverSnapshot } from './testing/test-driver.js';
+export { murmur2, partitionForKey } from './testing/murmur2.js';

@@ -1,0 +1,25 @@
+import { WeirError } from '../../core/errors.js';
+import type { Serde } from '../core/contracts.js';
+
+/**
+ * JSON as UTF-8. The type parameter is a promise the user makes about the topic's contents; the
+ * serde does not validate shapes (use Avro for that). A Kafka null deserializes to null, so a
+ * tombstone is visible rather than a parse error.
+ */
+export function json<T = unknown>(): Serde<T> {
+  return {
+    name: 'json',
+    serialize(value: T): Buffer | null {
+      if (value === null || value === undefined) return null;
+      return Buffer.from(JSON.stringify(value), 'utf8');
+    },
+    deserialize(bytes: Buffer | null): T {
+      if (bytes === null) return null as T;
+      try {
+        return JSON.parse(bytes.toString('utf8')) as T;
+      } catch (e) {
+        throw new WeirError('corrupt', `json serde: cannot parse ${bytes.length} bytes: ${(e as Error).message}`, { cause: e });
+      }
+    },
+  };
+}
