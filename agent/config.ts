@@ -43,6 +43,8 @@ export interface AgentConfig {
   redisUrl?: string;
   /** Refuse to start when the metadata store could lose acknowledged writes (Redis without AOF always). */
   requireDurableMetadata: boolean;
+  /** The shared secret the mirror presents (WeirMirrorWrite/WeirMirrorTopics); unset refuses those APIs. */
+  mirrorToken?: string;
 }
 
 export interface S3Settings {
@@ -96,6 +98,7 @@ export const agentFlags: Readonly<Record<string, FlagDef>> = {
   metadata: { type: 'string', default: 'sqlite', oneOf: ['sqlite', 'redis'], description: 'where topics and offsets live: sqlite (in --data-dir) or redis' },
   'redis-url': { type: 'string', description: 'Redis URL, e.g. redis://host:6379 (required with --metadata redis)' },
   'require-durable-metadata': { type: 'bool', default: false, description: 'refuse to start if the metadata store could lose acknowledged writes' },
+  'mirror-token': { type: 'string', description: 'secret `weir mirror` must present to write mirror topics (unset: mirror writes refused)' },
 };
 
 export function agentConfigFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AgentConfig {
@@ -149,6 +152,11 @@ export function agentConfigFromArgs(argv: readonly string[], env: NodeJS.Process
     if (!url) throw new UsageError('missing --redis-url (required with --metadata redis)');
     if (!/^rediss?:\/\/.+/.test(url)) throw new UsageError(`invalid value ${JSON.stringify(url)} for --redis-url: expected redis://host:port`);
     cfg.redisUrl = url;
+  }
+  const mirrorToken = f['mirror-token'] as string | undefined;
+  if (mirrorToken !== undefined) {
+    if (mirrorToken.length < 16) throw new UsageError('invalid value for --mirror-token: use at least 16 characters');
+    cfg.mirrorToken = mirrorToken;
   }
   if (cfg.groupMinSessionTimeoutMs > cfg.groupMaxSessionTimeoutMs) {
     throw new UsageError(`invalid value ${cfg.groupMinSessionTimeoutMs} for --group-min-session-timeout-ms: must not exceed --group-max-session-timeout-ms (${cfg.groupMaxSessionTimeoutMs})`);

@@ -28,6 +28,8 @@ import { offsetDeleteHandler } from './offset-delete.js';
 import { offsetFetchHandler } from './offset-fetch.js';
 import { produceHandler } from './produce.js';
 import { syncGroupHandler } from './sync-group.js';
+import { weirMirrorTopicsHandler } from './weir-mirror-topics.js';
+import { weirMirrorWriteHandler } from './weir-mirror-write.js';
 
 const handlers: Handler[] = [
   produceHandler,
@@ -58,6 +60,9 @@ const handlers: Handler[] = [
   alterConfigsHandler,
   incrementalAlterConfigsHandler,
   describeClusterHandler,
+  // Weir's own APIs (weir-specs/): the mirror's write path and its topics.
+  weirMirrorWriteHandler,
+  weirMirrorTopicsHandler,
 ];
 
 export const handlerRegistry: ReadonlyMap<number, Handler> = new Map(handlers.map((h) => [h.api.apiKey, h]));

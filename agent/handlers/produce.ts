@@ -19,6 +19,8 @@
  * OUT_OF_ORDER_SEQUENCE_NUMBER, an epoch older than one already written INVALID_PRODUCER_EPOCH,
  * and an id never allocated (InitProducerId) UNKNOWN_PRODUCER_ID.
  * Transactional produce is not served yet (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
+ * A mirror topic still being mirrored (connectors/mirror/) is read-only until `weir mirror
+ * promote`: POLICY_VIOLATION, with a message saying so from v8 (docs/decisions.md, Mirror).
  */
 import { isWeirError, WeirError } from '../../core/errors.js';
 import { Produce } from '../../core/protocol/generated/index.js';
@@ -148,6 +150,9 @@ export const produceHandler = defineHandler({
         const partitionResponses = await Promise.all(
           t.partitionData.map(async (p): Promise<PartitionOutcome> => {
             if (!topic || p.index < 0 || p.index >= topic.partitions) return failed(p.index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+            if (topic.mirror?.state === 'mirroring') {
+              return failed(p.index, ErrorCode.POLICY_VIOLATION, `topic ${topic.name} is a read-only mirror of ${topic.mirror.source}; run \`weir mirror promote ${topic.name}\` to produce to it`);
+            }
             if (!p.records) return failed(p.index, ErrorCode.CORRUPT_MESSAGE, 'null record set');
             let v: Awaited<ReturnType<typeof validate>>;
             try {

@@ -9,7 +9,7 @@
  * batches get offsets in the order it sent them.
  */
 import { WeirError } from '../../core/errors.js';
-import type { CommitChunk, MetadataStore, PartResult } from '../../core/metadata/metadata-store.js';
+import type { CommitChunk, CommitResult, MetadataStore, OffsetRun, PartResult } from '../../core/metadata/metadata-store.js';
 import { ProducerStateError, type ProducerBatch } from '../../core/metadata/producer-state-store.js';
 import type { ObjectStore } from '../../core/storage/object-store.js';
 import { layoutFlushObject } from '../../core/storage/flush-object.js';
@@ -30,11 +30,19 @@ export interface AppendInput {
    * its sequence and the append may resolve as a duplicate or reject with a ProducerStateError.
    */
   producer?: ProducerBatch;
+  /**
+   * The mirror's writes (agent/handlers/weir-mirror-write.ts): `records` is these runs, committed
+   * at their own offsets (CommitChunk.runs). Such appends go to a flusher of their own, so a
+   * flush holds either these or producers' appends.
+   */
+  runs?: OffsetRun[];
 }
 
 export interface AppendResult {
   baseOffset: number;
   logStartOffset: number;
+  /** For appends with runs: the partition's high watermark after the commit. */
+  highWatermark?: number;
   /** Set when the batch was a retry of one already committed: baseOffset is the original's, nothing was stored again. */
   duplicate?: { maxTimestamp: number };
 }
@@ -187,6 +195,7 @@ export class Flusher {
             byteStart: placements[i]!.byteStart,
             byteLength: placements[i]!.byteLength,
           };
+          if (g.some((p) => p.input.runs !== undefined)) chunk.runs = g.flatMap((p) => p.input.runs ?? []);
           // Only a chunk holding a producer batch gets parts: one per append, so results map straight back.
           if (g.some((p) => p.input.producer !== undefined)) {
             chunk.parts = g.map((p) => ({
@@ -206,8 +215,14 @@ export class Flusher {
       results.forEach((r, i) => {
         const g = groups[i]!;
         if (!r.ok) {
-          const err = new WeirError('not_found', `topic ${r.topic} partition ${r.partition} no longer exists`);
+          const err = chunkError(r);
           for (const p of g) p.reject(err);
+          return;
+        }
+        if (r.runs !== undefined) {
+          this.cacheRuns(key, placements[i]!.byteStart, g);
+          for (const p of g) p.resolve({ baseOffset: p.input.runs?.[0]?.baseOffset ?? r.baseOffset, logStartOffset: r.logStartOffset, highWatermark: r.highWatermark! });
+          moved.push({ topic: r.topic, partition: r.partition, highWatermark: r.highWatermark! });
           return;
         }
         let next = r.baseOffset;
@@ -250,6 +265,23 @@ export class Flusher {
   }
 
   /**
+   * A mirror chunk is indexed one row per run (a gap in offsets must start a new row), so each
+   * run's byte range is cached on its own: tail reads of mirrored partitions stay cache hits.
+   * Runs never span appends; their bytes are subarrays of the append's buffer, not copies.
+   */
+  private cacheRuns(key: string, chunkStart: number, g: PendingAppend[]): void {
+    let byte = chunkStart;
+    for (const p of g) {
+      let within = 0;
+      for (const run of p.input.runs ?? []) {
+        this.cache.put(key, byte + within, run.byteLength, [p.input.records.subarray(within, within + run.byteLength)]);
+        within += run.byteLength;
+      }
+      byte += p.input.records.length;
+    }
+  }
+
+  /**
    * Settles the appends of a chunk that went through the producer check (one part per append) and
    * returns the partition's next offset. When a part was left out of the index (duplicate or
    * refused), the index rows are narrower than the chunk cached before the commit, so their byte
@@ -278,5 +310,17 @@ export class Flusher {
     });
     if (rows.length !== 1 || rows[0]!.length !== byte - chunkStart) for (const w of rows) this.cache.put(key, w.start, w.length, w.pieces);
     return next;
+  }
+}
+
+/** The error for a chunk the commit refused alone. */
+function chunkError(r: Extract<CommitResult, { ok: false }>): WeirError {
+  switch (r.error) {
+    case 'offset_conflict':
+      return new WeirError('conflict', r.message ?? `offsets of ${r.topic}-${r.partition} conflict with the committed log`);
+    case 'not_mirroring':
+      return new WeirError('invalid_argument', r.message ?? `topic ${r.topic} takes no mirror writes`, { retriable: false });
+    default:
+      return new WeirError('not_found', `topic ${r.topic} partition ${r.partition} no longer exists`);
   }
 }

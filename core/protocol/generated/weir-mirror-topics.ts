@@ -4,20 +4,20 @@ import type { ApiSpec, TaggedField } from '../types.js';
 
 export interface WeirMirrorTopicsRequest {
   token: string; // v0+
-  topics: WeirMirrorTopicsRequestWeirMirrorTopic[]; // v0+
+  topics: WeirMirrorTopicsRequestTopic[]; // v0+
   _unknownTaggedFields?: TaggedField[];
 }
 
-export interface WeirMirrorTopicsRequestWeirMirrorTopic {
+export interface WeirMirrorTopicsRequestTopic {
   name: string; // v0+
   action: number; // v0+
   sourceCluster: string; // v0+
   numPartitions: number; // v0+
-  configs: WeirMirrorTopicsRequestWeirMirrorTopicConfig[]; // v0+
+  configs: WeirMirrorTopicsRequestConfig[]; // v0+
   _unknownTaggedFields?: TaggedField[];
 }
 
-export interface WeirMirrorTopicsRequestWeirMirrorTopicConfig {
+export interface WeirMirrorTopicsRequestConfig {
   name: string; // v0+
   value: string | null; // v0+, nullable v0+
   _unknownTaggedFields?: TaggedField[];
@@ -26,11 +26,11 @@ export interface WeirMirrorTopicsRequestWeirMirrorTopicConfig {
 /** Omitted fields are encoded as their defaults; decoded responses have every field. */
 export interface WeirMirrorTopicsResponse {
   throttleTimeMs?: number; // v0+
-  topics?: WeirMirrorTopicsResponseWeirMirrorTopicResult[]; // v0+
+  topics?: WeirMirrorTopicsResponseTopicResult[]; // v0+
   _unknownTaggedFields?: TaggedField[];
 }
 
-export interface WeirMirrorTopicsResponseWeirMirrorTopicResult {
+export interface WeirMirrorTopicsResponseTopicResult {
   name?: string; // v0+
   errorCode?: number; // v0+
   errorMessage?: string | null; // v0+, nullable v0+
@@ -54,7 +54,7 @@ export const WeirMirrorTopics: ApiSpec<WeirMirrorTopicsRequest, WeirMirrorTopics
       { name: 'token', type: 'string', versions: { min: 0 } },
       {
         name: 'topics',
-        type: '[]WeirMirrorTopic',
+        type: '[]WeirMirrorTopicsTopic',
         versions: { min: 0 },
         fields: [
           { name: 'name', type: 'string', versions: { min: 0 } },
@@ -63,7 +63,7 @@ export const WeirMirrorTopics: ApiSpec<WeirMirrorTopicsRequest, WeirMirrorTopics
           { name: 'numPartitions', type: 'int32', versions: { min: 0 } },
           {
             name: 'configs',
-            type: '[]WeirMirrorTopicConfig',
+            type: '[]WeirMirrorTopicsConfig',
             versions: { min: 0 },
             fields: [
               { name: 'name', type: 'string', versions: { min: 0 } },
@@ -82,7 +82,7 @@ export const WeirMirrorTopics: ApiSpec<WeirMirrorTopicsRequest, WeirMirrorTopics
       { name: 'throttleTimeMs', type: 'int32', versions: { min: 0 } },
       {
         name: 'topics',
-        type: '[]WeirMirrorTopicResult',
+        type: '[]WeirMirrorTopicsTopicResult',
         versions: { min: 0 },
         fields: [
           { name: 'name', type: 'string', versions: { min: 0 } },
