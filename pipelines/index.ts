@@ -36,3 +36,7 @@ export { min } from './operators/min.js';
 export { max } from './operators/max.js';
 export { reduce } from './operators/reduce.js';
 export { aggregate } from './operators/aggregate.js';
+export { dedupe, type DedupeOptions } from './operators/dedupe.js';
+export { intervalJoin, type IntervalJoinOptions } from './operators/interval-join.js';
+export { windowJoin, type WindowJoinOptions } from './operators/window-join.js';
+export { joinTable, table, type JoinTableOptions } from './operators/join-table.js';

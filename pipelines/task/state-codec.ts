@@ -8,8 +8,9 @@
  * with sorted keys and Maps with entries sorted by canonical key, so equal state is equal bytes.
  *
  * Supported: undefined, null, booleans, numbers, strings, bigints, Buffers/Uint8Arrays, arrays,
- * plain objects, Maps and Sets. Anything else (class instances with methods, functions, symbols)
- * is refused with a clear error at snapshot time rather than restored as something else.
+ * plain objects, Dates, Maps and Sets; class instances are written as their own enumerable
+ * fields and come back as plain objects. Functions and symbols are refused with a clear error at
+ * snapshot time rather than restored as something else.
  */
 import { WeirError } from '../../core/errors.js';
 import { canonicalKey } from './canonical-key.js';
@@ -28,6 +29,7 @@ const enum Tag {
   Object = 10,
   Map = 11,
   Set = 12,
+  Date = 13,
 }
 
 export class Writer {
@@ -129,10 +131,12 @@ export class Writer {
           for (const [, k] of items) this.value(k);
           return;
         }
-        const proto = Object.getPrototypeOf(v) as unknown;
-        if (proto !== Object.prototype && proto !== null) {
-          throw new WeirError('invalid_argument', `state values must be plain data; got an instance of ${(v as object).constructor?.name ?? 'an unknown class'}`);
+        if (v instanceof Date) {
+          this.byte(Tag.Date);
+          return this.float(v.getTime());
         }
+        // Other objects (plain, or class instances such as avsc records) are written as their own
+        // enumerable fields and restored as plain objects: methods do not survive a checkpoint.
         const obj = v as Record<string, unknown>;
         const keys = Object.keys(obj).sort();
         this.byte(Tag.Object);
@@ -247,6 +251,12 @@ export class Reader {
           out.set(k, this.value());
         }
         return out;
+      }
+      case Tag.Date: {
+        this.need(8);
+        const d = new Date(this.buf.readDoubleLE(this.pos));
+        this.pos += 8;
+        return d;
       }
       case Tag.Set: {
         const n = this.uvarint();
