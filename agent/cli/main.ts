@@ -15,6 +15,8 @@ commands:
   agent                          run an agent (Kafka protocol on --host:--port)
   topics create|list|describe|delete   manage topics on a running agent
   groups list|describe|delete    inspect and delete consumer groups on a running agent
+  tables sync|list|describe|drop compact topics into Parquet/Arrow tables (connectors/tables)
+  query "SQL"                    SQL with DuckDB over topics (table files + the log's tail)
 
 Run "weir <command> --help" for a command's flags.`;
 
@@ -27,6 +29,10 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./topics-command.js')).topicsCommand(rest);
     case 'groups':
       return (await import('./groups-command.js')).groupsCommand(rest);
+    case 'tables':
+      return (await import('./tables-command.js')).tablesCommand(rest);
+    case 'query':
+      return (await import('./query-command.js')).queryCommand(rest);
     case undefined:
     case '--help':
     case '-h':

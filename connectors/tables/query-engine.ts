@@ -1,0 +1,148 @@
+/**
+ * SQL over topics: each topic named in the query becomes a DuckDB view over its table files plus
+ * the tail of the log not compacted yet, so a query sees every committed record exactly once.
+ *
+ * The boundary is the manifest snapshot: getTable() gives the live files and, per partition, the
+ * next offset they stop at; the tail is read from the log from that offset to the high watermark
+ * read after it. Files a concurrent merge retires stay readable (retiredGraceMs), and a
+ * concurrent compaction only moves the boundary in a later snapshot, so the union never holds a
+ * record twice or misses one. Every column is cast to the table's merged type (an int column
+ * that widened to double in later files reads as double everywhere; files without a newer
+ * column read it as null).
+ */
+import { tableFromIPC } from 'apache-arrow';
+import { WeirError } from '../../core/errors.js';
+import { ident, literal } from './duckdb-session.js';
+import { localFiles } from './file-access.js';
+import { stageInDuckDB } from './file-writers.js';
+import { readCommitted } from './log-source.js';
+import { castList } from './merger.js';
+import { RowBatch } from './row-batch.js';
+import { tableSchema, type TableContext } from './table-context.js';
+import { mergeSchemas, schemaFromJson } from './table-schema.js';
+
+export interface QueryResult {
+  columns: string[];
+  types: string[];
+  /** JSON-friendly values (DuckDB's own JSON conversion: BIGINTs beyond 2^53 as strings, timestamps as ISO text). */
+  rows: unknown[][];
+}
+
+/** DuckDB's error for bad SQL, passed on as it is. */
+export class SqlError extends Error {}
+
+interface SqlRefs {
+  tables: Set<string>;
+  ctes: Set<string>;
+}
+
+/** Table names the statement reads (from DuckDB's own parser, so quoting and nesting are right). */
+async function referencedTables(ctx: TableContext, sql: string): Promise<SqlRefs> {
+  const reader = await ctx.duck.runAndReadAll(`SELECT json_serialize_sql(${literal(sql)})`);
+  const parsed = JSON.parse(String(reader.getRows()[0]![0])) as { error?: boolean; error_message?: string; statements?: unknown[] };
+  if (parsed.error) throw new SqlError(parsed.error_message ?? 'invalid SQL');
+  const refs: SqlRefs = { tables: new Set(), ctes: new Set() };
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node === null || typeof node !== 'object') return;
+    const o = node as Record<string, unknown>;
+    if (o.type === 'BASE_TABLE' && typeof o.table_name === 'string' && (o.schema_name === '' || o.schema_name === undefined) && (o.catalog_name === '' || o.catalog_name === undefined)) {
+      refs.tables.add(o.table_name);
+    }
+    const cteMap = o.cte_map as { map?: { key: string }[] } | undefined;
+    if (cteMap?.map) for (const e of cteMap.map) refs.ctes.add(e.key);
+    for (const v of Object.values(o)) walk(v);
+  };
+  walk(parsed.statements);
+  return refs;
+}
+
+let viewCounter = 0;
+
+/** Creates the view `topic` (files ∪ tail) in the session; returns rows in files and in the tail. */
+export async function defineTopicView(ctx: TableContext, topic: string): Promise<{ fileRows: number; tailRows: number }> {
+  const info = await ctx.metadata.getTopic(topic);
+  if (info === null) throw new WeirError('not_found', `unknown topic ${JSON.stringify(topic)}`);
+  const state = await ctx.manifest.getTable(topic);
+  const current = state !== null && state.topicId === info.id ? state : null;
+  const dataFiles = current?.files.filter((f) => f.kind === 'data') ?? [];
+
+  // The tail: from each partition's boundary to the high watermark read now (after the snapshot).
+  let schema = tableSchema(current);
+  const batches: RowBatch[] = [];
+  for (let p = 0; p < info.partitions; p++) {
+    const ps = await ctx.metadata.getPartitionState(topic, p);
+    if (ps === null) continue;
+    const from = Math.max(current?.nextOffsets.get(p) ?? ps.logStartOffset, ps.logStartOffset);
+    const batch = new RowBatch(p, schema, { columnsMax: ctx.settings.columnsMax });
+    for await (const chunk of readCommitted(ctx.metadata, ctx.objects, topic, p, from, ps.highWatermark)) {
+      for (const row of chunk.rows) {
+        const d = ctx.settings.decoder.decode(row.value);
+        // Dead letters are not table rows, in the tail as in the files.
+        if (d.ok) batch.add(row, d.fields);
+      }
+    }
+    schema = mergeSchemas(schema, batch.schema());
+    batches.push(batch);
+  }
+  const n = viewCounter++;
+  const tail = `weir_tail_${n}`;
+  const parts: string[] = [];
+  let tailRows = 0;
+  // Stage each partition's tail with the final schema (a later partition may have widened a type).
+  let first = true;
+  for (const b of batches) {
+    if (b.rowCount === 0) continue;
+    tailRows += b.rowCount;
+    const staged = await stageInDuckDB(ctx.duck, b.toArrow(), b.schema());
+    await ctx.duck.run(first ? `CREATE TEMP TABLE ${tail} AS SELECT ${staged.select} FROM ${staged.name}` : `INSERT INTO ${tail} BY NAME SELECT ${staged.select} FROM ${staged.name}`);
+    await ctx.duck.run(`DROP TABLE ${staged.name}`);
+    first = false;
+  }
+  if (!first) parts.push(`SELECT * FROM ${tail}`);
+
+  const parquet = dataFiles.filter((f) => f.format === 'parquet');
+  if (parquet.length > 0) {
+    const paths = await localFiles(ctx, parquet.map((f) => f.key));
+    parts.push(`SELECT * FROM read_parquet([${paths.map(literal).join(', ')}], union_by_name = true)`);
+  }
+  for (const f of dataFiles.filter((x) => x.format === 'arrow')) {
+    // DuckDB reads Arrow IPC only through an extension; load these through apache-arrow instead.
+    const table = tableFromIPC(await ctx.objects.get(f.key));
+    const staged = await stageInDuckDB(ctx.duck, table, schemaFromJson(f.schema));
+    const name = `weir_arrow_${n}_${parts.length}`;
+    await ctx.duck.run(`CREATE TEMP TABLE ${name} AS SELECT ${staged.select} FROM ${staged.name}`);
+    await ctx.duck.run(`DROP TABLE ${staged.name}`);
+    parts.push(`SELECT * FROM ${name}`);
+  }
+  const union = parts.length === 0 ? null : parts.join(' UNION ALL BY NAME ');
+  let present: Set<string> | null = null;
+  if (union !== null) {
+    present = new Set(((await ctx.duck.runAndReadAll(`DESCRIBE ${union}`)).getRows() as unknown[][]).map((r) => String(r[0])));
+  }
+  const body =
+    union === null
+      ? // No rows anywhere: an empty relation with the table's columns.
+        `SELECT * FROM (SELECT CAST(NULL AS INTEGER) AS partition, CAST(NULL AS BIGINT) AS "offset", CAST(NULL AS TIMESTAMPTZ) AS "timestamp", CAST(NULL AS BLOB) AS "key", CAST(NULL AS STRUCT("key" VARCHAR, "value" BLOB)[]) AS "headers", CAST(NULL AS BLOB) AS "value") WHERE false`
+      : `SELECT ${castList(schema, present)} FROM (${union})`;
+  await ctx.duck.run(`CREATE OR REPLACE TEMP VIEW ${ident(topic)} AS ${body}`);
+  return { fileRows: dataFiles.reduce((s, f) => s + f.rowCount, 0), tailRows };
+}
+
+export async function runQuery(ctx: TableContext, sql: string, maxRows = 1_000_000): Promise<QueryResult> {
+  const refs = await referencedTables(ctx, sql);
+  for (const name of refs.tables) {
+    if (refs.ctes.has(name)) continue;
+    if ((await ctx.metadata.getTopic(name)) === null) throw new WeirError('not_found', `unknown topic ${JSON.stringify(name)}`);
+    await defineTopicView(ctx, name);
+  }
+  let reader;
+  try {
+    reader = await ctx.duck.runAndReadAll(sql);
+  } catch (e) {
+    throw new SqlError((e as Error).message);
+  }
+  const rows = reader.getRowsJson() as unknown[][];
+  if (rows.length > maxRows) throw new WeirError('too_large', `the result has more than ${maxRows} rows; add a LIMIT`);
+  return { columns: reader.columnNames(), types: reader.columnTypes().map((t) => t.toString()), rows };
+}

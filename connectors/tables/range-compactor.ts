@@ -1,0 +1,146 @@
+/**
+ * Compacts one offset range of one partition into a table file, exactly once:
+ *   read [fromOffset, endOffset) from the log → decode → Arrow → Parquet/Arrow file → PUT →
+ *   commit to the manifest (only if the partition's next offset is still fromOffset).
+ * The file is named by its offset range, so a writer killed between PUT and commit leaves an
+ * object the next writer of that range overwrites, and a duplicate writer's commit is refused.
+ * Undecodable values go to a dead-letter file committed together with the data file.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { WeirError } from '../../core/errors.js';
+import type { TableFile } from '../../core/metadata/table-manifest.js';
+import { tableDeadLetterKey, tableFileKey } from '../../core/storage/paths.js';
+import { writeArrowIpc, writeParquet } from './file-writers.js';
+import { readCommitted } from './log-source.js';
+import { RowBatch } from './row-batch.js';
+import { tableSchema, type TableContext } from './table-context.js';
+import { schemaToJson } from './table-schema.js';
+
+export interface RangeJob {
+  topic: string;
+  topicId: string;
+  partition: number;
+  fromOffset: number;
+  /** Exclusive; at most the high watermark. */
+  endOffset: number;
+}
+
+export type RangeOutcome =
+  | { committed: true; rows: number; deadLetters: number; sizeBytes: number; storedBytes: number }
+  /** Another writer committed this partition first (or the topic was re-created): nothing of ours is in the table. */
+  | { committed: false; reason: string };
+
+const MAX_TIME_MS = 253_402_300_799_999; // 9999-12-31T23:59:59.999Z
+
+let fileCounter = 0;
+
+export async function compactRange(ctx: TableContext, job: RangeJob, onRows?: (rows: number) => void): Promise<RangeOutcome> {
+  const { topic, partition, fromOffset, endOffset } = job;
+  if (endOffset <= fromOffset) throw new WeirError('invalid_argument', `empty range ${fromOffset}-${endOffset} of ${topic}/${partition}`);
+  const state = await ctx.manifest.getTable(topic);
+  const current = state?.nextOffsets.get(partition);
+  if (current !== undefined && current !== fromOffset) return { committed: false, reason: `partition already compacted to ${current}` };
+  if (state !== null && state.topicId !== job.topicId) return { committed: false, reason: 'topic was re-created' };
+
+  const batch = new RowBatch(partition, tableSchema(state), { columnsMax: ctx.settings.columnsMax });
+  const dead: string[] = [];
+  let storedBytes = 0;
+  let covered = fromOffset;
+  for await (const chunk of readCommitted(ctx.metadata, ctx.objects, topic, partition, fromOffset, endOffset)) {
+    for (const row of chunk.rows) {
+      const d = ctx.settings.decoder.decode(row.value);
+      if (d.ok) batch.add(row, d.fields);
+      else dead.push(deadLetterLine(partition, row, d.error));
+    }
+    storedBytes += chunk.storedBytes;
+    covered = chunk.nextOffset;
+    onRows?.(chunk.rows.length);
+  }
+  // The index must cover the whole range below the high watermark; a shortfall means the log
+  // lost entries (retention moved the log start mid-read), and the range is planned again.
+  if (covered < endOffset) return { committed: false, reason: `log ended at ${covered}, before ${endOffset}` };
+
+  const lastOffset = endOffset - 1;
+  const files: TableFile[] = [];
+  const written: string[] = [];
+  try {
+    if (batch.rowCount > 0) {
+      const schema = batch.schema();
+      const table = batch.toArrow();
+      const firstTs = Math.min(Math.max(batch.timestamps[0]!, 0), MAX_TIME_MS);
+      const key = tableFileKey({ topic, partition, firstOffset: fromOffset, lastOffset, timeMs: firstTs, format: ctx.settings.format });
+      const body =
+        ctx.settings.format === 'parquet'
+          ? await writeParquet(ctx.duck, table, schema, join(ctx.tempDir, `${process.pid}-${fileCounter++}.parquet`), { compression: ctx.settings.compression })
+          : writeArrowIpc(table);
+      await ctx.objects.put(key, body);
+      written.push(key);
+      files.push({
+        key,
+        kind: 'data',
+        format: ctx.settings.format,
+        partition,
+        firstOffset: fromOffset,
+        lastOffset,
+        rowCount: batch.rowCount,
+        sizeBytes: body.byteLength,
+        minTimestampMs: batch.minTimestampMs,
+        maxTimestampMs: batch.maxTimestampMs,
+        schema: schemaToJson(schema),
+      });
+    }
+    if (dead.length > 0) {
+      const key = tableDeadLetterKey(topic, partition, fromOffset, lastOffset);
+      const body = Buffer.from(dead.join('\n') + '\n', 'utf8');
+      await ctx.objects.put(key, body);
+      written.push(key);
+      files.push({
+        key,
+        kind: 'dead-letter',
+        format: 'jsonl',
+        partition,
+        firstOffset: fromOffset,
+        lastOffset,
+        rowCount: dead.length,
+        sizeBytes: body.byteLength,
+        minTimestampMs: null,
+        maxTimestampMs: null,
+        schema: '',
+      });
+    }
+    const result = await ctx.manifest.commitAppend(topic, { topicId: job.topicId, partition, fromOffset, nextOffset: endOffset, files });
+    if (result.ok) {
+      return { committed: true, rows: batch.rowCount, deadLetters: dead.length, sizeBytes: files.reduce((n, f) => n + f.sizeBytes, 0), storedBytes };
+    }
+    await removeUnreferenced(ctx, topic, written);
+    return { committed: false, reason: result.reason === 'offset_mismatch' ? `partition already compacted to ${result.nextOffset}` : 'topic was re-created' };
+  } catch (e) {
+    // The commit's outcome may be unknown (a lost reply): leave the objects; if the commit did
+    // happen they are the table, and if not the next writer of the range overwrites them.
+    throw e;
+  }
+}
+
+/** Deletes objects we wrote for a commit that lost, unless the winner committed the same key (same range). */
+export async function removeUnreferenced(ctx: TableContext, topic: string, keys: string[]): Promise<void> {
+  if (keys.length === 0) return;
+  const state = await ctx.manifest.getTable(topic);
+  const live = new Set(state?.files.map((f) => f.key) ?? []);
+  for (const k of keys) if (!live.has(k)) await ctx.objects.delete(k);
+}
+
+function deadLetterLine(partition: number, row: { offset: number; timestamp: number; key: Buffer | null; value: Buffer | null }, error: string): string {
+  return JSON.stringify({
+    partition,
+    offset: row.offset,
+    timestamp: row.timestamp,
+    key: row.key === null ? null : row.key.toString('base64'),
+    value: row.value === null ? null : row.value.toString('base64'),
+    error,
+  });
+}
+
+export async function removeTemp(path: string): Promise<void> {
+  await rm(path, { force: true });
+}

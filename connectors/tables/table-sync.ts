@@ -1,0 +1,135 @@
+/**
+ * The table connector's main loop: for each chosen topic, plans the next range of every partition
+ * (planner.ts), hands it to the work queue (in-process, or BullMQ in Redis mode), and between
+ * rounds merges small files and purges retired ones. `once` compacts everything up to the high
+ * watermarks seen at start (a backfill) and returns.
+ */
+import { WeirError, isWeirError } from '../../core/errors.js';
+import { mergeSmallFiles, purgeRetiredFiles } from './merger.js';
+import { planRange, type PlanSettings } from './planner.js';
+import type { TableContext } from './table-context.js';
+import type { WorkQueue } from './work-queue.js';
+
+export interface SyncSettings extends PlanSettings {
+  topics: string[];
+  once: boolean;
+  /** How often the loop looks for new data. */
+  pollIntervalMs: number;
+  mergeMinFiles: number;
+  /** How long files replaced by a merge stay readable for queries already running. */
+  retiredGraceMs: number;
+  /** Backfill progress: offsets compacted so far of the total to compact (once mode). */
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+interface PartitionPlan {
+  topic: string;
+  topicId: string;
+  partition: number;
+  next: number;
+  hwm: number;
+}
+
+export class TableSync {
+  private readonly pendingSince = new Map<string, { next: number; sinceMs: number }>();
+
+  constructor(private readonly ctx: TableContext, private readonly queue: WorkQueue, private readonly s: SyncSettings) {}
+
+  private async partitions(): Promise<PartitionPlan[]> {
+    const out: PartitionPlan[] = [];
+    for (const topic of this.s.topics) {
+      const info = await this.ctx.metadata.getTopic(topic);
+      if (info === null) throw new WeirError('not_found', `unknown topic ${JSON.stringify(topic)}`);
+      const state = await this.ctx.manifest.getTable(topic);
+      if (state !== null && state.topicId !== info.id) {
+        throw new WeirError('conflict', `the table of ${topic} was built from an earlier topic of that name; drop it with weir tables drop ${topic}`, { retriable: false });
+      }
+      for (let p = 0; p < info.partitions; p++) {
+        const ps = await this.ctx.metadata.getPartitionState(topic, p);
+        if (ps === null) continue;
+        const next = state?.nextOffsets.get(p) ?? ps.logStartOffset;
+        out.push({ topic, topicId: info.id, partition: p, next, hwm: ps.highWatermark });
+      }
+    }
+    return out;
+  }
+
+  /** One round: plans and submits a range per partition that is due. Returns the ranges submitted. */
+  async round(force: boolean, targets?: Map<string, number>): Promise<number> {
+    const now = Date.now();
+    let submitted = 0;
+    for (const p of await this.partitions()) {
+      const id = `${p.topic}/${p.partition}`;
+      const hwm = targets ? Math.min(p.hwm, targets.get(id) ?? p.hwm) : p.hwm;
+      if (p.next >= hwm) {
+        this.pendingSince.delete(id);
+        continue;
+      }
+      let since = this.pendingSince.get(id);
+      if (since === undefined || since.next !== p.next) {
+        since = { next: p.next, sinceMs: since?.next === p.next ? since.sinceMs : now };
+        this.pendingSince.set(id, since);
+      }
+      const range = await planRange(this.ctx.metadata, p.topic, p.partition, p.next, hwm, since.sinceMs, now, this.s, force);
+      if (range === null) continue;
+      await this.queue.submit({ topic: p.topic, topicId: p.topicId, partition: p.partition, fromOffset: range.fromOffset, endOffset: range.endOffset });
+      submitted++;
+    }
+    return submitted;
+  }
+
+  private async maintain(): Promise<void> {
+    for (const topic of this.s.topics) {
+      await mergeSmallFiles(this.ctx, topic, this.s);
+      await purgeRetiredFiles(this.ctx, topic, this.s.retiredGraceMs, Date.now());
+    }
+  }
+
+  async run(): Promise<void> {
+    if (this.s.once) return this.backfill();
+    while (!this.s.signal?.aborted) {
+      try {
+        await this.round(false);
+        await this.maintain();
+      } catch (e) {
+        if (!isWeirError(e) || !e.retriable) throw e;
+        this.ctx.log('warn', `${e.message}; retrying`);
+      }
+      await sleep(this.s.pollIntervalMs, this.s.signal);
+    }
+  }
+
+  /** Compacts everything below the high watermarks seen now, then returns. */
+  private async backfill(): Promise<void> {
+    const start = await this.partitions();
+    const targets = new Map(start.map((p) => [`${p.topic}/${p.partition}`, p.hwm]));
+    const total = start.reduce((n, p) => n + Math.max(0, p.hwm - p.next), 0);
+    for (;;) {
+      const now = await this.partitions();
+      const done = now.reduce((n, p) => {
+        const s = start.find((x) => x.topic === p.topic && x.partition === p.partition);
+        return n + (s ? Math.min(p.next, s.hwm) - s.next : 0);
+      }, 0);
+      this.s.onProgress?.(Math.max(0, done), total);
+      if (now.every((p) => p.next >= (targets.get(`${p.topic}/${p.partition}`) ?? 0))) break;
+      if (this.s.signal?.aborted) return;
+      const submitted = await this.round(true, targets);
+      // In Redis mode the work happens in workers (maybe in other processes): wait for them.
+      if (submitted === 0 || !this.queue.inProcess) await sleep(Math.min(this.s.pollIntervalMs, 200), this.s.signal);
+    }
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
