@@ -17,6 +17,7 @@ commands:
   groups list|describe|delete    inspect and delete consumer groups on a running agent
   tables sync|list|describe|drop compact topics into Parquet/Arrow tables (connectors/tables)
   query "SQL"                    SQL with DuckDB over topics (table files + the log's tail)
+  mirror [status|promote]        copy topics from Kafka into Weir, offsets preserved (connectors/mirror)
 
 Run "weir <command> --help" for a command's flags.`;
 
@@ -33,6 +34,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./tables-command.js')).tablesCommand(rest);
     case 'query':
       return (await import('./query-command.js')).queryCommand(rest);
+    case 'mirror':
+      return (await import('./mirror-command.js')).mirrorCommand(rest);
     case undefined:
     case '--help':
     case '-h':
