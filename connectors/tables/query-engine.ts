@@ -142,7 +142,19 @@ export async function runQuery(ctx: TableContext, sql: string, maxRows = 1_000_0
   } catch (e) {
     throw new SqlError((e as Error).message);
   }
+  const types = reader.columnTypes().map((t) => t.toString());
+  if (reader.currentRowCount > maxRows) throw new WeirError('too_large', `the result has more than ${maxRows} rows; add a LIMIT`);
   const rows = reader.getRowsJson() as unknown[][];
-  if (rows.length > maxRows) throw new WeirError('too_large', `the result has more than ${maxRows} rows; add a LIMIT`);
-  return { columns: reader.columnNames(), types: reader.columnTypes().map((t) => t.toString()), rows };
+  // DuckDB's JSON form writes every 64-bit integer as a string; counts and offsets that fit a
+  // double exactly are more useful as numbers (JSON output, aligned numbers). Larger ones stay strings.
+  const wide = types.map((t) => /^(BIGINT|HUGEINT|UBIGINT|UHUGEINT)$/.test(t));
+  if (wide.some(Boolean)) {
+    for (const row of rows) {
+      for (let i = 0; i < row.length; i++) {
+        const v = row[i];
+        if (wide[i] && typeof v === 'string' && Number.isSafeInteger(Number(v))) row[i] = Number(v);
+      }
+    }
+  }
+  return { columns: reader.columnNames(), types, rows };
 }
