@@ -1,0 +1,199 @@
+/**
+ * Fetcher: reads record batches at given offsets, grouped into one Fetch per partition leader,
+ * long-polling (maxWaitMs/minBytes) and bounded in bytes (per request and per partition). It
+ * keeps no positions of its own: the caller (a pipeline source, a consumer loop) says what to
+ * fetch from where each round, which is how a source refills only the partitions whose bounded
+ * buffers have room.
+ *
+ * Decoding: batches are scanned with their CRCs checked; a trailing partial batch (brokers cut
+ * responses at the byte bound) is dropped and fetched again next round; control batches
+ * (transaction markers) are skipped but still advance the position; records before the asked
+ * offset (a batch that starts earlier) are dropped. Compressed batches are inflated here.
+ */
+import { Fetch, type FetchResponsePartitionData } from '../protocol/generated/index.js';
+import { readBatchHeader, computeBatchCrc, LOG_OVERHEAD, type BatchHeader } from '../records/batch.js';
+import { decodeBatchRecords, type KafkaRecord } from '../records/records.js';
+import { WeirError } from '../errors.js';
+import { checkCode, isRetriable, KafkaCode, KafkaError } from './kafka-error.js';
+import type { KafkaClient } from './kafka-client.js';
+
+export interface FetchPosition {
+  topic: string;
+  partition: number;
+  offset: number;
+  /** Per-partition byte bound for this round (default: the fetcher's partitionBytesMax). */
+  maxBytes?: number;
+}
+
+export interface FetchedPartition {
+  topic: string;
+  partition: number;
+  records: KafkaRecord[];
+  /** Where the next fetch of this partition starts (after the last record or skipped control batch). */
+  nextOffset: number;
+  highWatermark: number;
+  logStartOffset: number;
+  /** Set when the asked offset is out of range; the caller decides where to reset. */
+  outOfRange?: boolean;
+  /** A non-retriable per-partition error. */
+  error?: Error;
+}
+
+export interface FetcherOptions {
+  /** Long-poll wait when nothing is available (default 500). */
+  maxWaitMs?: number;
+  minBytes?: number;
+  /** Bound on one response (default 16 MiB). */
+  maxBytes?: number;
+  /** Bound per partition per round (default 4 MiB). */
+  partitionBytesMax?: number;
+  /** Bound on a batch's decompressed size (default 128 MiB). */
+  decompressedBytesMax?: number;
+  /** 0 read_uncommitted (default), 1 read_committed. */
+  isolationLevel?: 0 | 1;
+}
+
+export class Fetcher {
+  private readonly o: Required<FetcherOptions>;
+
+  constructor(
+    readonly client: KafkaClient,
+    options: FetcherOptions = {},
+  ) {
+    this.o = { maxWaitMs: 500, minBytes: 1, maxBytes: 16 * 1024 * 1024, partitionBytesMax: 4 * 1024 * 1024, decompressedBytesMax: 128 * 1024 * 1024, isolationLevel: 0, ...options };
+  }
+
+  /**
+   * One round: a Fetch to each leader of the given partitions, in parallel. Partitions whose
+   * leader is unknown or moved are left out of the result (metadata is refreshed for next
+   * round); a broker that fails leaves its partitions out too, after a retriable error.
+   */
+  async fetch(positions: readonly FetchPosition[], maxWaitMs = this.o.maxWaitMs): Promise<FetchedPartition[]> {
+    const byLeader = new Map<number, FetchPosition[]>();
+    for (const pos of positions) {
+      let leader: number;
+      try {
+        leader = await this.client.leaderOf(pos.topic, pos.partition);
+      } catch (e) {
+        if (!isRetriable(e)) throw e;
+        this.client.invalidateMetadata();
+        continue;
+      }
+      let l = byLeader.get(leader);
+      if (l === undefined) byLeader.set(leader, (l = []));
+      l.push(pos);
+    }
+    const rounds = await Promise.all([...byLeader].map(([leader, ps]) => this.fetchFrom(leader, ps, maxWaitMs)));
+    return rounds.flat();
+  }
+
+  private async fetchFrom(leader: number, positions: FetchPosition[], maxWaitMs: number): Promise<FetchedPartition[]> {
+    const topics = new Map<string, FetchPosition[]>();
+    for (const p of positions) {
+      let l = topics.get(p.topic);
+      if (l === undefined) topics.set(p.topic, (l = []));
+      l.push(p);
+    }
+    let res;
+    try {
+      const c = await this.client.brokerConnection(leader);
+      res = await c.request(
+        Fetch,
+        12,
+        {
+          clusterId: null,
+          replicaId: -1,
+          replicaState: { replicaId: -1, replicaEpoch: -1n },
+          maxWaitMs,
+          minBytes: this.o.minBytes,
+          maxBytes: this.o.maxBytes,
+          isolationLevel: this.o.isolationLevel,
+          sessionId: 0,
+          sessionEpoch: -1,
+          topics: [...topics].map(([topic, ps]) => ({
+            topic,
+            topicId: '00000000-0000-0000-0000-000000000000',
+            partitions: ps.map((p) => ({
+              partition: p.partition,
+              currentLeaderEpoch: -1,
+              fetchOffset: BigInt(p.offset),
+              lastFetchedEpoch: -1,
+              logStartOffset: -1n,
+              partitionMaxBytes: p.maxBytes ?? this.o.partitionBytesMax,
+              replicaDirectoryId: '00000000-0000-0000-0000-000000000000',
+            })),
+          })),
+          forgottenTopicsData: [],
+          rackId: '',
+        },
+        4,
+        this.client.options.requestTimeoutMs + maxWaitMs,
+      );
+    } catch (e) {
+      if (!isRetriable(e)) throw e;
+      this.client.invalidateMetadata();
+      return [];
+    }
+    checkCode(res.errorCode, 'Fetch');
+    const asked = new Map(positions.map((p) => [`${p.topic}\u0000${p.partition}`, p]));
+    const out: FetchedPartition[] = [];
+    for (const t of res.responses ?? []) {
+      for (const pd of t.partitions ?? []) {
+        const pos = asked.get(`${t.topic}\u0000${pd.partitionIndex}`);
+        if (pos === undefined) continue;
+        const got = await this.decode(pos, pd);
+        if (got !== null) out.push(got);
+      }
+    }
+    return out;
+  }
+
+  private async decode(pos: FetchPosition, pd: FetchResponsePartitionData): Promise<FetchedPartition | null> {
+    const base = { topic: pos.topic, partition: pos.partition, highWatermark: Number(pd.highWatermark ?? -1n), logStartOffset: Number(pd.logStartOffset ?? -1n) };
+    const code = pd.errorCode ?? 0;
+    if (code === KafkaCode.OFFSET_OUT_OF_RANGE) return { ...base, records: [], nextOffset: pos.offset, outOfRange: true };
+    if (code !== 0) {
+      const e = new KafkaError(code, `Fetch ${pos.topic}/${pos.partition} at ${pos.offset}`);
+      if (e.retriable) {
+        if (e.staleRouting) this.client.invalidateMetadata();
+        return null;
+      }
+      return { ...base, records: [], nextOffset: pos.offset, error: e };
+    }
+    const raw = pd.records;
+    const buf = raw == null ? Buffer.alloc(0) : Array.isArray(raw) ? Buffer.concat(raw as Buffer[]) : (raw as Buffer);
+    const records: KafkaRecord[] = [];
+    let next = pos.offset;
+    let at = 0;
+    while (at + LOG_OVERHEAD + 49 <= buf.length) {
+      const size = buf.readInt32BE(at + 8) + LOG_OVERHEAD;
+      if (at + size > buf.length) break; // partial trailing batch: next round re-fetches it
+      let h: BatchHeader;
+      try {
+        h = readBatchHeader(buf, at);
+      } catch (e) {
+        if (e instanceof WeirError && e.kind === 'unsupported') throw new WeirError('unsupported', `Fetch ${pos.topic}/${pos.partition}: ${e.message} (message format v0/v1 is not read)`);
+        throw e;
+      }
+      if (computeBatchCrc(buf, at, h.sizeBytes) !== h.crc) {
+        throw new WeirError('corrupt', `Fetch ${pos.topic}/${pos.partition}: batch at offset ${h.baseOffset} fails its CRC`);
+      }
+      const last = Number(h.baseOffset) + h.lastOffsetDelta;
+      if (last >= next) {
+        if (!h.isControl) {
+          for (const r of await decodeBatchRecords(buf, h, { maxBytes: this.o.decompressedBytesMax })) {
+            if (Number(r.offset) >= next) records.push(r);
+          }
+        }
+        next = last + 1;
+      }
+      at += h.sizeBytes;
+    }
+    if (records.length === 0 && at === 0 && buf.length > 0 && next === pos.offset) {
+      // A single batch larger than the partition bound: Kafka returns it whole (KIP-74), so this
+      // only happens with a broker that cuts it; ask for more next round rather than spin.
+      return { ...base, records, nextOffset: next, error: new WeirError('too_large', `Fetch ${pos.topic}/${pos.partition}: a batch at ${pos.offset} exceeds ${pos.maxBytes ?? this.o.partitionBytesMax} bytes`) };
+    }
+    return { ...base, records, nextOffset: next };
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Kafka's default key partitioner: murmur2 of the key bytes, made positive, modulo the partition
+ * count (org.apache.kafka.common.utils.Utils.murmur2 + toPositive). Matching it byte for byte
+ * means a key lands on the same partition whether the Java client, librdkafka's
+ * murmur2_random, kafkajs's DefaultPartitioner or this client produced it, which joins and
+ * stateful pipelines rely on (co-partitioning).
+ */
+export function murmur2(data: Uint8Array): number {
+  const length = data.length;
+  const seed = 0x9747b28c;
+  const m = 0x5bd1e995;
+  const r = 24;
+  let h = seed ^ length;
+  const length4 = length >> 2;
+  for (let i = 0; i < length4; i++) {
+    const i4 = i << 2;
+    let k = data[i4]! | (data[i4 + 1]! << 8) | (data[i4 + 2]! << 16) | (data[i4 + 3]! << 24);
+    k = Math.imul(k, m);
+    k ^= k >>> r;
+    k = Math.imul(k, m);
+    h = Math.imul(h, m);
+    h ^= k;
+  }
+  const rest = length & 3;
+  const base = length & ~3;
+  if (rest === 3) h ^= data[base + 2]! << 16;
+  if (rest >= 2) h ^= data[base + 1]! << 8;
+  if (rest >= 1) {
+    h ^= data[base]!;
+    h = Math.imul(h, m);
+  }
+  h ^= h >>> 13;
+  h = Math.imul(h, m);
+  h ^= h >>> 15;
+  return h | 0;
+}
+
+export function partitionForKey(key: Uint8Array, partitions: number): number {
+  return (murmur2(key) & 0x7fffffff) % partitions;
+}

@@ -1,0 +1,439 @@
+/**
+ * A batching producer on KafkaClient. `append()` is synchronous and cheap (no promise per
+ * record): records collect in one open batch per partition, which is sealed when it reaches
+ * batchBytesMax or when its linger expires; sealed batches of all partitions led by the same
+ * broker go out together in one Produce request (up to requestBytesMax). `flush()` seals
+ * everything and resolves once every record appended before it is acknowledged (acks=all by
+ * default), which is what a pipeline's sink needs before offsets may be committed.
+ *
+ * Bounds: bufferBytesMax over everything appended and not yet acknowledged (callers wait on
+ * `writable()` before appending more), maxInFlightPerPartition sealed batches in flight per
+ * partition, the connection's in-flight bound per broker, requestBytesMax per request.
+ *
+ * Retries: a retriable error (leader moved, storage hiccup, timeout) puts the batch back at its
+ * place in its partition's queue, in order, and it is re-sent byte for byte until
+ * deliveryTimeoutMs. With `idempotent`, the producer gets a producer id (InitProducerId) and
+ * stamps per-partition sequence numbers when a batch is sealed, so a re-sent batch the broker
+ * already stored is answered as a duplicate instead of stored twice; without it, a retry after
+ * a lost answer may duplicate (at-least-once), exactly as Kafka's producer.
+ */
+import { WeirError } from '../errors.js';
+import { InitProducerId, Produce } from '../protocol/generated/index.js';
+import { buildBatch, type RecordInput } from '../records/records.js';
+import { Compression } from '../records/compression.js';
+import { checkCode, isRetriable, KafkaCode, KafkaError } from './kafka-error.js';
+import type { KafkaClient } from './kafka-client.js';
+import { partitionForKey } from './murmur2.js';
+
+export interface ProducerOptions {
+  /** How long a non-full batch waits for more records (default 5). */
+  lingerMs?: number;
+  /** A batch is sealed at this size (default 1 MiB, Kafka's default max.message.bytes). */
+  batchBytesMax?: number;
+  /** Bound on one Produce request (default 8 MiB). */
+  requestBytesMax?: number;
+  /** Bound on appended-but-unacknowledged bytes (default 64 MiB). */
+  bufferBytesMax?: number;
+  /** -1 (all, default), 1 (leader). acks=0 is not offered: flush() could not mean anything. */
+  acks?: -1 | 1;
+  /** Sealed batches in flight per partition (default 5; Kafka's max.in.flight). */
+  maxInFlightPerPartition?: number;
+  idempotent?: boolean;
+  compression?: Compression;
+  /** A batch not acknowledged within this fails (default 120 s, Kafka's delivery.timeout.ms). */
+  deliveryTimeoutMs?: number;
+  /** The broker-side timeout sent in each request (default 30 s). */
+  produceTimeoutMs?: number;
+}
+
+export interface ProducedRecord {
+  key?: Buffer | null;
+  value: Buffer | null;
+  headers?: { key: string; value: Buffer | null }[];
+  /** ms; default now. */
+  timestamp?: number;
+}
+
+interface Batch {
+  topic: string;
+  partition: number;
+  records: RecordInput[];
+  bytes: number;
+  createdAtMs: number;
+  /** Order within the partition, for in-order re-queueing. */
+  order: number;
+  baseSequence: number;
+  encoded: Buffer | null;
+  firstSentAtMs: number;
+  done: Promise<number>;
+  resolve: (baseOffset: number) => void;
+  reject: (e: Error) => void;
+}
+
+interface PartitionState {
+  topic: string;
+  partition: number;
+  open: Batch | null;
+  /** Sealed, waiting to be sent, in order. */
+  queue: Batch[];
+  inFlight: number;
+  nextOrder: number;
+  nextSequence: number;
+}
+
+const RECORD_OVERHEAD_BYTES = 24;
+
+export class Producer {
+  private readonly o: Required<ProducerOptions>;
+  private readonly partitions = new Map<string, PartitionState>();
+  private readonly outstanding = new Set<Batch>();
+  private bufferedBytes = 0;
+  private lingerTimer: NodeJS.Timeout | null = null;
+  private draining = false;
+  private drainAgain = false;
+  private failure: Error | null = null;
+  private producerId = -1n;
+  private producerEpoch = -1;
+  private idReady: Promise<void> | null = null;
+  private readonly writableWaiters: (() => void)[] = [];
+  private roundRobin = 0;
+  private closed = false;
+  /** Totals for metrics. */
+  recordsAcked = 0;
+  bytesAcked = 0;
+
+  constructor(
+    readonly client: KafkaClient,
+    options: ProducerOptions = {},
+  ) {
+    this.o = {
+      lingerMs: 5,
+      batchBytesMax: 1024 * 1024,
+      requestBytesMax: 8 * 1024 * 1024,
+      bufferBytesMax: 64 * 1024 * 1024,
+      acks: -1,
+      maxInFlightPerPartition: 5,
+      idempotent: false,
+      compression: Compression.None,
+      deliveryTimeoutMs: 120_000,
+      produceTimeoutMs: 30_000,
+      ...options,
+    };
+    if (this.o.batchBytesMax > this.o.requestBytesMax) throw new WeirError('invalid_argument', 'batchBytesMax must not exceed requestBytesMax');
+  }
+
+  /** The partition Kafka's default partitioner picks for the key (round-robin for a null key). */
+  partitionFor(key: Buffer | null | undefined, partitions: number): number {
+    if (key === null || key === undefined) return this.roundRobin++ % partitions;
+    return partitionForKey(key, partitions);
+  }
+
+  /** Bytes appended and not yet acknowledged. */
+  get buffered(): number {
+    return this.bufferedBytes;
+  }
+
+  /** Resolves when the buffer is below bufferBytesMax (at once if it is). */
+  writable(): Promise<void> {
+    if (this.bufferedBytes < this.o.bufferBytesMax || this.failure) return Promise.resolve();
+    return new Promise((r) => this.writableWaiters.push(r));
+  }
+
+  /** Appends one record to the partition's open batch. Never blocks; see writable(). */
+  append(topic: string, partition: number, rec: ProducedRecord): void {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new WeirError('invalid_argument', 'producer closed');
+    const size =
+      RECORD_OVERHEAD_BYTES + (rec.key?.length ?? 0) + (rec.value?.length ?? 0) + (rec.headers?.reduce((n, h) => n + h.key.length + (h.value?.length ?? 0) + 8, 0) ?? 0);
+    const p = this.state(topic, partition);
+    if (p.open !== null && p.open.bytes + size > this.o.batchBytesMax && p.open.records.length > 0) this.seal(p);
+    if (p.open === null) p.open = this.newBatch(p);
+    p.open.records.push(rec as RecordInput);
+    p.open.bytes += size;
+    this.bufferedBytes += size;
+    if (p.open.bytes >= this.o.batchBytesMax) {
+      this.seal(p);
+      this.kick(0);
+    } else {
+      this.kick(this.o.lingerMs);
+    }
+  }
+
+  /** Appends and resolves with the record batch's base offset once acknowledged (tests, tools). */
+  async send(topic: string, records: readonly ProducedRecord[], partition?: number): Promise<void> {
+    const partitions = (await this.client.topic(topic)).partitions.length;
+    for (const r of records) {
+      await this.writable();
+      this.append(topic, partition ?? this.partitionFor(r.key, partitions), r);
+    }
+    await this.flush();
+  }
+
+  /** Seals all open batches and resolves when everything appended so far is acknowledged. */
+  async flush(): Promise<void> {
+    if (this.failure) throw this.failure;
+    for (const p of this.partitions.values()) if (p.open !== null && p.open.records.length > 0) this.seal(p);
+    const waitFor = [...this.outstanding].map((b) => b.done);
+    this.kick(0);
+    await Promise.all(waitFor);
+    if (this.failure) throw this.failure;
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (!this.failure) await this.flush();
+    } finally {
+      this.closed = true;
+      if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    }
+  }
+
+  private state(topic: string, partition: number): PartitionState {
+    const k = `${topic}\u0000${partition}`;
+    let p = this.partitions.get(k);
+    if (p === undefined) {
+      p = { topic, partition, open: null, queue: [], inFlight: 0, nextOrder: 0, nextSequence: 0 };
+      this.partitions.set(k, p);
+    }
+    return p;
+  }
+
+  private newBatch(p: PartitionState): Batch {
+    let resolve!: (o: number) => void;
+    let reject!: (e: Error) => void;
+    const done = new Promise<number>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // flush() awaits these; one that fails also sets this.failure, so no unhandled rejections.
+    done.catch(() => {});
+    const b: Batch = {
+      topic: p.topic,
+      partition: p.partition,
+      records: [],
+      bytes: 0,
+      createdAtMs: Date.now(),
+      order: p.nextOrder++,
+      baseSequence: -1,
+      encoded: null,
+      firstSentAtMs: 0,
+      done,
+      resolve,
+      reject,
+    };
+    this.outstanding.add(b);
+    return b;
+  }
+
+  private seal(p: PartitionState): void {
+    const b = p.open;
+    if (b === null) return;
+    p.open = null;
+    if (b.records.length === 0) {
+      this.outstanding.delete(b);
+      b.resolve(-1);
+      return;
+    }
+    p.queue.push(b);
+  }
+
+  private kick(delayMs: number): void {
+    if (delayMs <= 0) {
+      if (this.lingerTimer) {
+        clearTimeout(this.lingerTimer);
+        this.lingerTimer = null;
+      }
+      void this.drain();
+      return;
+    }
+    if (this.lingerTimer === null) {
+      this.lingerTimer = setTimeout(() => {
+        this.lingerTimer = null;
+        void this.drain();
+      }, delayMs);
+    }
+  }
+
+  private async ensureProducerId(): Promise<void> {
+    if (!this.o.idempotent || this.producerId >= 0n) return;
+    this.idReady ??= this.client.retry('InitProducerId', async () => {
+      const c = await this.client.anyConnection();
+      const res = await c.request(InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 });
+      checkCode(res.errorCode, 'InitProducerId');
+      this.producerId = res.producerId!;
+      this.producerEpoch = res.producerEpoch!;
+    });
+    await this.idReady;
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) {
+      this.drainAgain = true;
+      return;
+    }
+    this.draining = true;
+    try {
+      do {
+        this.drainAgain = false;
+        await this.drainOnce();
+      } while (this.drainAgain && !this.failure);
+    } catch (e) {
+      this.fail(e as Error);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async drainOnce(): Promise<void> {
+    await this.ensureProducerId();
+    const now = Date.now();
+    let nextLingerMs = Infinity;
+    for (const p of this.partitions.values()) {
+      if (p.open !== null && p.open.records.length > 0) {
+        const age = now - p.open.createdAtMs;
+        if (age >= this.o.lingerMs) this.seal(p);
+        else nextLingerMs = Math.min(nextLingerMs, this.o.lingerMs - age);
+      }
+    }
+    // Take sendable batches per leader, partitions in order, up to the in-flight bound.
+    const byLeader = new Map<number, Batch[]>();
+    for (const p of this.partitions.values()) {
+      while (p.queue.length > 0 && p.inFlight < this.o.maxInFlightPerPartition) {
+        let leader: number;
+        try {
+          leader = await this.client.leaderOf(p.topic, p.partition);
+        } catch (e) {
+          if (!isRetriable(e)) throw e;
+          this.client.invalidateMetadata();
+          this.retryLater();
+          break;
+        }
+        const b = p.queue.shift()!;
+        p.inFlight++;
+        let l = byLeader.get(leader);
+        if (l === undefined) byLeader.set(leader, (l = []));
+        l.push(b);
+      }
+    }
+    for (const [leader, batches] of byLeader) {
+      // Requests up to requestBytesMax each; sent without awaiting so brokers work in parallel.
+      let chunk: Batch[] = [];
+      let bytes = 0;
+      for (const b of batches) {
+        if (chunk.length > 0 && bytes + b.bytes > this.o.requestBytesMax) {
+          void this.sendRequest(leader, chunk);
+          chunk = [];
+          bytes = 0;
+        }
+        chunk.push(b);
+        bytes += b.bytes;
+      }
+      if (chunk.length > 0) void this.sendRequest(leader, chunk);
+    }
+    if (nextLingerMs < Infinity) this.kick(Math.max(1, Math.ceil(nextLingerMs)));
+  }
+
+  private retryLater(): void {
+    setTimeout(() => void this.drain(), this.client.options.retryBackoffMs).unref?.();
+  }
+
+  private async encode(b: Batch, p: PartitionState): Promise<Buffer> {
+    if (b.encoded !== null) return b.encoded;
+    if (this.o.idempotent) {
+      b.baseSequence = p.nextSequence;
+      p.nextSequence = (p.nextSequence + b.records.length) % 0x80000000;
+    }
+    b.encoded = await buildBatch({
+      records: b.records,
+      compression: this.o.compression,
+      producerId: this.producerId,
+      producerEpoch: this.producerEpoch,
+      baseSequence: b.baseSequence,
+    });
+    b.firstSentAtMs = Date.now();
+    return b.encoded;
+  }
+
+  private async sendRequest(leader: number, batches: Batch[]): Promise<void> {
+    const topics = new Map<string, { index: number; records: Buffer }[]>();
+    try {
+      for (const b of batches) {
+        const records = await this.encode(b, this.state(b.topic, b.partition));
+        let l = topics.get(b.topic);
+        if (l === undefined) topics.set(b.topic, (l = []));
+        l.push({ index: b.partition, records });
+      }
+      const c = await this.client.brokerConnection(leader);
+      const res = await c.request(Produce, 9, {
+        transactionalId: null,
+        acks: this.o.acks,
+        timeoutMs: this.o.produceTimeoutMs,
+        topicData: [...topics].map(([name, partitionData]) => ({ name, partitionData })),
+      }, 3);
+      const answers = new Map<string, { errorCode: number; baseOffset: number; message: string | null }>();
+      for (const t of res.responses ?? []) {
+        for (const p of t.partitionResponses ?? []) {
+          answers.set(`${t.name}\u0000${p.index}`, { errorCode: p.errorCode ?? 0, baseOffset: Number(p.baseOffset ?? -1n), message: p.errorMessage ?? null });
+        }
+      }
+      for (const b of batches) {
+        const a = answers.get(`${b.topic}\u0000${b.partition}`);
+        if (a === undefined) this.batchFailed(b, new KafkaError(KafkaCode.NETWORK_EXCEPTION, `Produce: no answer for ${b.topic}/${b.partition}`));
+        else if (a.errorCode === 0 || a.errorCode === KafkaCode.DUPLICATE_SEQUENCE_NUMBER) this.batchDone(b, a.baseOffset);
+        else {
+          const retriable = a.errorCode === KafkaCode.OUT_OF_ORDER_SEQUENCE_NUMBER && this.o.idempotent;
+          const err = new KafkaError(a.errorCode, `Produce ${b.topic}/${b.partition}: ${a.message ?? ''}`);
+          this.batchFailed(b, retriable ? Object.assign(err, { retriable: true }) : err);
+        }
+      }
+    } catch (e) {
+      for (const b of batches) this.batchFailed(b, e as Error);
+    }
+    void this.drain();
+  }
+
+  private batchDone(b: Batch, baseOffset: number): void {
+    const p = this.state(b.topic, b.partition);
+    p.inFlight--;
+    this.outstanding.delete(b);
+    this.bufferedBytes -= b.bytes;
+    this.recordsAcked += b.records.length;
+    this.bytesAcked += b.bytes;
+    b.records = [];
+    b.encoded = null;
+    b.resolve(baseOffset);
+    if (this.bufferedBytes < this.o.bufferBytesMax) for (const w of this.writableWaiters.splice(0)) w();
+  }
+
+  private batchFailed(b: Batch, e: Error): void {
+    const p = this.state(b.topic, b.partition);
+    p.inFlight--;
+    const expired = Date.now() - (b.firstSentAtMs || b.createdAtMs) > this.o.deliveryTimeoutMs;
+    if (isRetriable(e) && !expired && !this.failure) {
+      if (e instanceof KafkaError && e.staleRouting) this.client.invalidateMetadata();
+      // Back in its place: batches of a partition are sent in order (with idempotence the
+      // broker insists on it; without, it keeps most orderings intact).
+      let i = 0;
+      while (i < p.queue.length && p.queue[i]!.order < b.order) i++;
+      p.queue.splice(i, 0, b);
+      this.retryLater();
+      return;
+    }
+    this.outstanding.delete(b);
+    this.bufferedBytes -= b.bytes;
+    b.reject(e);
+    this.fail(e);
+  }
+
+  /** A batch that cannot be delivered fails the producer: flush() rejects from now on. */
+  private fail(e: Error): void {
+    this.failure ??= e;
+    for (const w of this.writableWaiters.splice(0)) w();
+    for (const b of this.outstanding) if (!this.isInFlight(b)) b.reject(this.failure);
+  }
+
+  private isInFlight(b: Batch): boolean {
+    const p = this.state(b.topic, b.partition);
+    return p.open !== b && !p.queue.includes(b);
+  }
+}
