@@ -24,8 +24,13 @@ export class TimerQueue {
     s.add(ck);
   }
 
-  /** The earliest time <= limitMs with its keys, removed from the queue; undefined if none. */
-  pop(limitMs: number): [number, Set<string>] | undefined {
+  /**
+   * The earliest time <= limitMs with its keys in sorted order, removed from the queue; undefined
+   * if none. Sorted, so what fires at one time comes out in the same order whether the timers
+   * were set by processing records or rebuilt from a restored snapshot: a recovered run emits
+   * exactly what an uninterrupted one would, in the same order.
+   */
+  pop(limitMs: number): [number, string[]] | undefined {
     const h = this.heap;
     if (h.length === 0 || h[0]! > limitMs) return undefined;
     const t = h[0]!;
@@ -36,7 +41,9 @@ export class TimerQueue {
     }
     const keys = this.byTime.get(t)!;
     this.byTime.delete(t);
-    return [t, keys];
+    const sorted = [...keys];
+    if (sorted.length > 1) sorted.sort();
+    return [t, sorted];
   }
 
   clear(): void {
