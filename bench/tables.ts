@@ -1,0 +1,187 @@
+/**
+ * Tables: topic to Parquet in rows/s (the table connector's compaction of a real agent's log),
+ * against DuckDB's own COPY of the same rows (JSON lines → Parquet) in the same run, plus
+ * parquetjs-lite's figure; then `weir query` latency over a large table (count(*), a group-by on
+ * a JSON field, a filter on time).
+ *
+ *   npm run bench -- tables [--records 500000] [--query-rows 10000000] [--parquetjs-records 50000]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+// parquetjs-lite ships no types; only the two classes used here are described.
+// @ts-expect-error -- untyped CommonJS module
+import parquetjsUntyped from 'parquetjs-lite';
+interface ParquetJs {
+  ParquetSchema: new (fields: Record<string, { type: string }>) => unknown;
+  ParquetWriter: { openFile(schema: unknown, path: string): Promise<{ appendRow(row: object): Promise<void>; close(): Promise<void> }> };
+}
+const parquetjs = parquetjsUntyped as ParquetJs;
+import { SqliteMetadataStore } from '../core/metadata/sqlite-metadata-store.js';
+import { SqliteTableManifestStore } from '../core/metadata/table-manifest-sqlite.js';
+import { FsObjectStore } from '../core/storage/fs-object-store.js';
+import { tableFileKey } from '../core/storage/paths.js';
+import { compactRange } from '../connectors/tables/range-compactor.js';
+import { runQuery } from '../connectors/tables/query-engine.js';
+import { openTableContext } from '../connectors/tables/table-context.js';
+import { schemaToJson } from '../connectors/tables/table-schema.js';
+import { JsonValueDecoder } from '../connectors/tables/value-decoder.js';
+import { RAM_DIR, cleanup, makeTempDir, startAgent } from './lib/agent.js';
+import { fmt, parseBenchFlags, printHeader, printResult } from './lib/report.js';
+
+const flags = parseBenchFlags('tables', {
+  records: { default: 500_000, description: 'records produced and compacted' },
+  partitions: { default: 4, description: 'partitions of the topic' },
+  'query-rows': { default: 10_000_000, description: 'rows of the table the query latencies are measured on' },
+  'parquetjs-records': { default: 50_000, description: 'rows written with parquetjs-lite (it is slow)' },
+});
+
+function row(i: number): Record<string, unknown> {
+  return { id: i, user: `user-${i % 1000}`, amount: (i % 10_000) / 10, ok: i % 3 === 0, country: ['de', 'fr', 'us', 'jp', 'br'][i % 5] };
+}
+
+async function main(): Promise<void> {
+  printHeader('tables', 'topic → Parquet rows/s vs DuckDB COPY of the same rows; query latency');
+  const dataDir = makeTempDir('weir-bench-tables-');
+  const agent = await startAgent({ dataDir, lingerMs: 50, extraArgs: ['--default-partitions', String(flags.partitions)] });
+  const N = flags.records;
+  const jsonl = join(RAM_DIR, `weir-bench-tables-${process.pid}.jsonl`);
+  const lines: string[] = [];
+  for (let i = 0; i < N; i++) lines.push(JSON.stringify(row(i)));
+  writeFileSync(jsonl, lines.join('\n') + '\n');
+  const kcat = spawnSync('kcat', ['-b', agent.bootstrap, '-P', '-t', 'bench', '-l', '-X', 'linger.ms=20', '-X', 'batch.num.messages=10000', '-X', 'socket.nagle.disable=true', jsonl], { stdio: 'inherit' });
+  if (kcat.status !== 0) throw new Error('kcat failed');
+
+  const metadata = new SqliteMetadataStore(join(dataDir, 'metadata.sqlite'));
+  const objects = new FsObjectStore(join(dataDir, 'objects'));
+  const manifest = new SqliteTableManifestStore(join(dataDir, 'metadata.sqlite'));
+  const ctx = await openTableContext({
+    metadata,
+    objects,
+    manifest,
+    settings: { format: 'parquet', decoder: new JsonValueDecoder(), columnsMax: 1000, compression: 'zstd' },
+    objectsRoot: join(dataDir, 'objects'),
+    log: () => undefined,
+  });
+  const topic = (await metadata.getTopic('bench'))!;
+  let total = 0;
+  for (let p = 0; p < topic.partitions; p++) total += (await metadata.getPartitionState('bench', p))!.highWatermark;
+  if (total !== N) throw new Error(`expected ${N} records in the topic, found ${total}`);
+
+  // 1. Topic → Parquet: the connector's whole path (index, GETs, decode, JSON, Arrow, DuckDB, PUT, commit).
+  let t0 = performance.now();
+  let bytes = 0;
+  for (let p = 0; p < topic.partitions; p++) {
+    const hwm = (await metadata.getPartitionState('bench', p))!.highWatermark;
+    const o = await compactRange(ctx, { topic: 'bench', topicId: topic.id, partition: p, fromOffset: 0, endOffset: hwm });
+    if (!o.committed) throw new Error(o.reason);
+    bytes += o.sizeBytes;
+  }
+  const oursS = (performance.now() - t0) / 1000;
+
+  // 2. Baseline: DuckDB alone, the same rows from JSON lines to Parquet.
+  const out = join(ctx.tempDir, 'baseline.parquet');
+  t0 = performance.now();
+  await ctx.duck.run(`COPY (SELECT * FROM read_json('${jsonl}', format = 'newline_delimited')) TO '${out}' (FORMAT parquet, COMPRESSION zstd)`);
+  const duckS = (performance.now() - t0) / 1000;
+
+  // 3. parquetjs-lite on the same rows (decoded), fewer of them.
+  const pn = Math.min(flags['parquetjs-records'], N);
+  const schema = new parquetjs.ParquetSchema({
+    offset: { type: 'INT64' },
+    id: { type: 'INT64' },
+    user: { type: 'UTF8' },
+    amount: { type: 'DOUBLE' },
+    ok: { type: 'BOOLEAN' },
+    country: { type: 'UTF8' },
+    value: { type: 'BYTE_ARRAY' },
+  });
+  const pjs = join(ctx.tempDir, 'parquetjs.parquet');
+  t0 = performance.now();
+  const w = await parquetjs.ParquetWriter.openFile(schema, pjs);
+  for (let i = 0; i < pn; i++) await w.appendRow({ offset: i, ...(JSON.parse(lines[i]!) as object), value: Buffer.from(lines[i]!) });
+  await w.close();
+  const pjsS = (performance.now() - t0) / 1000;
+
+  printResult({
+    records: N,
+    'weir topic→parquet rows/s': fmt(N / oursS, 0),
+    'duckdb COPY json→parquet rows/s (baseline)': fmt(N / duckS, 0),
+    ratio: fmt(duckS / oursS, 2),
+    'parquetjs-lite rows/s': fmt(pn / pjsS, 0),
+    'weir parquet MiB': fmt(bytes / 2 ** 20, 1),
+    'duckdb parquet MiB': fmt(statSync(out).size / 2 ** 20, 1),
+  });
+  await agent.stop();
+
+  // 4. Query latency over a big table: files in the table layout (written by DuckDB for speed),
+  //    committed to the manifest of a topic, queried through runQuery (views, manifest, tail).
+  const Q = flags['query-rows'];
+  const qTopic = await metadata.createTopic('big', 1, {});
+  const key = tableFileKey({ topic: 'big', partition: 0, firstOffset: 0, lastOffset: Q - 1, timeMs: 1_700_000_000_000, format: 'parquet' });
+  const path = join(dataDir, 'objects', ...key.split('/'));
+  mkdirSync(join(path, '..'), { recursive: true });
+  t0 = performance.now();
+  await ctx.duck.run(
+    `COPY (SELECT 0::INTEGER AS partition, i::BIGINT AS "offset", (TIMESTAMPTZ '2023-11-14 22:13:20+00' + to_milliseconds(i)) AS "timestamp", NULL::BLOB AS "key",
+       []::STRUCT("key" VARCHAR, "value" BLOB)[] AS headers, encode('{"id":' || i || '}') AS "value", i AS id, 'user-' || (i % 1000) AS "user",
+       (i % 10000) / 10 AS amount, ['de','fr','us','jp','br'][(i % 5) + 1] AS country FROM range(${Q}) t(i)) TO '${path}' (FORMAT parquet, COMPRESSION zstd)`,
+  );
+  const genS = (performance.now() - t0) / 1000;
+  const size = statSync(path).size;
+  await manifest.commitAppend('big', {
+    topicId: qTopic.id,
+    partition: 0,
+    fromOffset: 0,
+    nextOffset: Q,
+    files: [
+      {
+        key,
+        kind: 'data',
+        format: 'parquet',
+        partition: 0,
+        firstOffset: 0,
+        lastOffset: Q - 1,
+        rowCount: Q,
+        sizeBytes: size,
+        minTimestampMs: 1_700_000_000_000,
+        maxTimestampMs: 1_700_000_000_000 + Q - 1,
+        schema: schemaToJson({ columns: [
+          { name: 'id', field: 'id', type: 'bigint' },
+          { name: 'user', field: 'user', type: 'string' },
+          { name: 'amount', field: 'amount', type: 'double' },
+          { name: 'country', field: 'country', type: 'string' },
+        ] }),
+      },
+    ],
+  });
+  const queries: Record<string, string> = {
+    'count(*)': 'SELECT count(*) FROM big',
+    'group by JSON field': 'SELECT country, count(*), sum(amount) FROM big GROUP BY country ORDER BY country',
+    'filter on time': `SELECT count(*) FROM big WHERE "timestamp" BETWEEN TIMESTAMPTZ '2023-11-14 22:20:00+00' AND TIMESTAMPTZ '2023-11-14 22:30:00+00'`,
+  };
+  const latencies: Record<string, string> = { 'query rows': String(Q), 'table generated in s': fmt(genS, 1) };
+  for (const [name, sql] of Object.entries(queries)) {
+    const times: number[] = [];
+    for (let k = 0; k < 5; k++) {
+      const t = performance.now();
+      await runQuery(ctx, sql);
+      times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    latencies[`${name} ms (median of 5)`] = fmt(times[2]!, 0);
+  }
+  printResult(latencies);
+  await ctx.close();
+  await manifest.close();
+  await metadata.close();
+  await objects.close();
+  rmSync(jsonl, { force: true });
+}
+
+main()
+  .catch((e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  })
+  .finally(() => cleanup());
