@@ -40,3 +40,6 @@ export { dedupe, type DedupeOptions } from './operators/dedupe.js';
 export { intervalJoin, type IntervalJoinOptions } from './operators/interval-join.js';
 export { windowJoin, type WindowJoinOptions } from './operators/window-join.js';
 export { joinTable, table, type JoinTableOptions } from './operators/join-table.js';
+export { keyedProcess, type KeyState, type KeyedProcessOptions } from './operators/keyed-process.js';
+export { aggregateByKey } from './operators/aggregate-by-key.js';
+export * as nexmark from './nexmark/index.js';
