@@ -43,3 +43,4 @@ export { joinTable, table, type JoinTableOptions } from './operators/join-table.
 export { keyedProcess, type KeyState, type KeyedProcessOptions } from './operators/keyed-process.js';
 export { aggregateByKey } from './operators/aggregate-by-key.js';
 export * as nexmark from './nexmark/index.js';
+export { OperatorTestContext } from './testing/operator-context.js';
