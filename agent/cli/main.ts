@@ -15,6 +15,7 @@ commands:
   agent                          run an agent (Kafka protocol on --host:--port)
   topics create|list|describe|delete   manage topics on a running agent
   groups list|describe|delete    inspect and delete consumer groups on a running agent
+  run <file.ts|file.js>          run the pipelines a file exports (--workers N, --redis URL)
   tables sync|list|describe|drop compact topics into Parquet/Arrow tables (connectors/tables)
   query "SQL"                    SQL with DuckDB over topics (table files + the log's tail)
   mirror [status|promote]        copy topics from Kafka into Weir, offsets preserved (connectors/mirror)
@@ -30,6 +31,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./topics-command.js')).topicsCommand(rest);
     case 'groups':
       return (await import('./groups-command.js')).groupsCommand(rest);
+    case 'run':
+      return (await import('./run-command.js')).runCommand(rest);
     case 'tables':
       return (await import('./tables-command.js')).tablesCommand(rest);
     case 'query':

@@ -183,3 +183,52 @@ export function tableDeadLetterKey(topic: string, partition: number, firstOffset
   assertOffsetRange(partition, firstOffset, lastOffset);
   return `${tableTopicPrefix(topic)}_dead-letter/${partition}-${firstOffset}-${lastOffset}.jsonl`;
 }
+
+// ------------------------------------------------------------------------------------------------
+// Pipeline checkpoints (pipelines/runtime/checkpoint-store.ts)
+//
+// pipelines/<pipeline>/tasks/s<stage>-p<partition>/manifest-<token>-<sequence>.json
+// pipelines/<pipeline>/tasks/s<stage>-p<partition>/state-<token>-<sequence>.bin
+// - one folder per task (stage x partition), so restoring a task is one LIST of a small prefix;
+// - <token> is the fencing token of the lease the writer held and <sequence> the task's
+//   checkpoint number under it, both zero-padded, so the newest manifest sorts last and a stale
+//   holder's late manifest (lower token) sorts before the new holder's and is never restored;
+// - the manifest is written last and names its state object: a crash between the two leaves an
+//   unreferenced state object (garbage), never a manifest pointing at nothing.
+
+const CHECKPOINT_DIGITS = 12;
+const checkpointKeyPattern = /^pipelines\/([A-Za-z0-9._-]+)\/tasks\/s(\d+)-p(\d+)\/(manifest|state)-(\d{12})-(\d{12})\.(json|bin)$/;
+
+export interface CheckpointKeyParts {
+  pipeline: string;
+  stage: number;
+  partition: number;
+  token: number;
+  sequence: number;
+}
+
+function checkpointNumber(what: string, n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0 || n >= 10 ** CHECKPOINT_DIGITS) throw new WeirError('invalid_argument', `checkpoint ${what} ${n} out of range`);
+  return String(n).padStart(CHECKPOINT_DIGITS, '0');
+}
+
+/** The folder of one task's checkpoints (a LIST prefix). */
+export function taskCheckpointPrefix(pipeline: string, stage: number, partition: number): string {
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/.test(pipeline)) throw new WeirError('invalid_argument', `pipeline name ${JSON.stringify(pipeline)} cannot be used in object keys`);
+  return `pipelines/${pipeline}/tasks/s${checkpointNumber('stage', stage)}-p${checkpointNumber('partition', partition)}/`;
+}
+
+export function checkpointManifestKey(p: CheckpointKeyParts): string {
+  return `${taskCheckpointPrefix(p.pipeline, p.stage, p.partition)}manifest-${checkpointNumber('token', p.token)}-${checkpointNumber('sequence', p.sequence)}.json`;
+}
+
+export function checkpointStateKey(p: CheckpointKeyParts): string {
+  return `${taskCheckpointPrefix(p.pipeline, p.stage, p.partition)}state-${checkpointNumber('token', p.token)}-${checkpointNumber('sequence', p.sequence)}.bin`;
+}
+
+/** Parses a checkpoint key; null if it is not one. */
+export function parseCheckpointKey(key: string): (CheckpointKeyParts & { kind: 'manifest' | 'state' }) | null {
+  const m = checkpointKeyPattern.exec(key);
+  if (m === null) return null;
+  return { pipeline: m[1]!, stage: Number(m[2]), partition: Number(m[3]), kind: m[4] as 'manifest' | 'state', token: Number(m[5]), sequence: Number(m[6]) };
+}

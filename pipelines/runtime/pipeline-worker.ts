@@ -1,0 +1,724 @@
+/**
+ * PipelineWorker: runs one pipeline's tasks on one worker, against any Kafka-compatible broker.
+ * Several workers (threads of one process, processes, machines) split the tasks through a
+ * Coordination backend (core/coordination: in-process or Redis): each task (stage x partition)
+ * is a lease item, so a worker runs exactly the tasks whose leases it holds.
+ *
+ * One loop per worker does everything that touches tasks, so pushes, checkpoints and task
+ * handovers never interleave:
+ *   - Sources pull: one Fetch round at a time is in flight, asking only for input partitions
+ *     whose buffers have room (bytes and records bounds per partition, plus a worker-wide bytes
+ *     bound). Records wait in those buffers, undecoded, until the loop pushes them; so memory is
+ *     bounded whatever RxJS does downstream.
+ *   - Push: records are deserialized (the source's serdes, its eventTime) and pushed to their
+ *     task in batches; between batches the loop waits for the producer's buffer to drain below
+ *     its bound (sink backpressure).
+ *   - Checkpoint, every checkpointIntervalMs and on revoke: barrier (tracked async work), flush
+ *     every sink (acks), then per task: check the lease is still ours, snapshot, write state +
+ *     manifest (checkpoint-store.ts), and only then commit the offsets to the consumer group
+ *     (for lag tools; the manifest is the source of truth). Output is at-least-once: records
+ *     written after the last checkpoint are written again after a crash. State is exactly-once
+ *     with the offsets: it is restored from the same manifest the offsets come from.
+ *   - Membership changes (WorkerMembership callbacks) are queued to the loop: assigned tasks
+ *     restore their last manifest and seek their inputs to its offsets (else to the group's
+ *     committed offsets, else to the source's startFrom); revoked tasks checkpoint, then close,
+ *     then their leases are released (state handover); lost tasks close without a checkpoint.
+ *
+ * Repartition topics and missing output topics are created at start.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Fetcher, type FetchedPartition } from '../../core/client/fetcher.js';
+import { KafkaClient } from '../../core/client/kafka-client.js';
+import { Producer, type ProducerOptions } from '../../core/client/producer.js';
+import type { Coordination, Lease } from '../../core/coordination/coordination.js';
+import { WorkerMembership } from '../../core/coordination/membership.js';
+import { WeirError } from '../../core/errors.js';
+import type { KafkaRecord } from '../../core/records/records.js';
+import type { ObjectStore } from '../../core/storage/object-store.js';
+import type { CreateTask, PipelineSpec, Rec, RecHeaders, SinkSpec, SinkWriter, SourceSpec, StageSpec, TableView, Task } from '../core/contracts.js';
+import { serdesFor } from '../define/source.js';
+import { createTask as defaultCreateTask } from '../task/task.js';
+import { CheckpointStore, type InputOffset } from './checkpoint-store.js';
+import type { MetricsSource, TaskMetrics } from './metrics.js';
+import { CountingSink, TopicSink } from './topic-sink.js';
+import { TopicTable } from './topic-table.js';
+
+export interface PipelineWorkerOptions {
+  pipeline: PipelineSpec;
+  brokers: readonly string[];
+  objectStore: ObjectStore;
+  coordination: Coordination;
+  /** Unique among the pipeline's live workers; default host-pid-random. */
+  workerId?: string;
+  /** Default 10 s. */
+  checkpointIntervalMs?: number;
+  /** Per input partition buffer bounds (defaults 4 MiB, 50 000 records). */
+  partitionBufferBytesMax?: number;
+  partitionBufferRecordsMax?: number;
+  /** Across all of the worker's input buffers (default 64 MiB). */
+  bufferBytesMax?: number;
+  /** Records pushed to a task per push() call (default 2000). */
+  pushBatchRecordsMax?: number;
+  /** How long a stage waits for an empty input that has data at the broker (default 200). */
+  alignMaxWaitMs?: number;
+  /** Long-poll wait of a fetch round (default 200). */
+  fetchMaxWaitMs?: number;
+  /** How often tasks get tick() for processing-time work (default 200). */
+  tickIntervalMs?: number;
+  heartbeatIntervalMs?: number;
+  leaseTtlMs?: number;
+  producer?: ProducerOptions;
+  clientId?: string;
+  clock?: () => number;
+  createTask?: CreateTask;
+  log?: (line: string) => void;
+}
+
+interface InputState {
+  topic: string;
+  partition: number;
+  /** Next offset to fetch. */
+  fetchOffset: number;
+  /** Next offset to process (everything before is in the task's state / sinks). */
+  nextOffset: number;
+  buffer: KafkaRecord[];
+  bufferAt: number;
+  bufferBytes: number;
+  highWatermark: number;
+  /** Bumped on every seek so a fetch answer for an old position is discarded. */
+  epoch: number;
+}
+
+interface ActiveTask {
+  lease: Lease;
+  taskId: string;
+  stage: StageSpec;
+  partition: number;
+  group: string;
+  task: Task;
+  inputs: InputState[];
+  sinks: CountingSink[];
+  sideSinks: Map<string, SinkWriter>;
+  sequence: number;
+  recordsIn: number;
+  lastCheckpointDurationMs: number | null;
+  lastCheckpointBytes: number | null;
+  checkpoints: number;
+}
+
+type Op = { kind: 'assigned' | 'revoked' | 'lost'; leases: readonly Lease[]; done: (e?: Error) => void };
+
+const RECORD_OVERHEAD_BYTES = 64;
+
+export function taskIdOf(pipeline: string, stage: number, partition: number): string {
+  return `${pipeline}/${stage}/p${partition}`;
+}
+
+function parseTaskId(id: string): { stage: number; partition: number } {
+  const m = /\/(\d+)\/p(\d+)$/.exec(id);
+  if (m === null) throw new WeirError('internal', `not a task id: ${id}`);
+  return { stage: Number(m[1]), partition: Number(m[2]) };
+}
+
+export class PipelineWorker implements MetricsSource {
+  readonly workerId: string;
+  readonly client: KafkaClient;
+  readonly producer: Producer;
+  private readonly fetcher: Fetcher;
+  private readonly checkpoints: CheckpointStore;
+  private readonly o: PipelineWorkerOptions & Required<Pick<PipelineWorkerOptions, 'checkpointIntervalMs' | 'partitionBufferBytesMax' | 'partitionBufferRecordsMax' | 'bufferBytesMax' | 'pushBatchRecordsMax' | 'fetchMaxWaitMs' | 'tickIntervalMs'>>;
+  private readonly clock: () => number;
+  private readonly createTask: CreateTask;
+  private readonly tasks = new Map<string, ActiveTask>();
+  private readonly tables = new Map<string, TopicTable>();
+  private readonly ops: Op[] = [];
+  private stageCounts: number[] = [];
+  private membership: WorkerMembership | null = null;
+  private fetchInFlight: Promise<void> | null = null;
+  private wakeLoop: (() => void) | null = null;
+  private loopDone: Promise<void> | null = null;
+  private stopping = false;
+  private failure: Error | null = null;
+  private lastCheckpointMs = 0;
+  private lastTickMs = 0;
+  private bufferedBytes = 0;
+  private readonly failedListeners = new Set<(e: Error) => void>();
+  private readonly stageHoldSince = new Map<number, number>();
+  private readonly alignMaxWaitMs: number;
+  /** Counts of tasks that moved away, so per-worker totals never go backwards. */
+  private retiredIn = 0;
+  private retiredOut = 0;
+
+  constructor(options: PipelineWorkerOptions) {
+    this.o = {
+      checkpointIntervalMs: 10_000,
+      partitionBufferBytesMax: 4 * 1024 * 1024,
+      partitionBufferRecordsMax: 50_000,
+      bufferBytesMax: 64 * 1024 * 1024,
+      pushBatchRecordsMax: 2000,
+      fetchMaxWaitMs: 200,
+      tickIntervalMs: 200,
+      ...options,
+    };
+    this.workerId = options.workerId ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '-')}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.clock = options.clock ?? Date.now;
+    this.alignMaxWaitMs = options.alignMaxWaitMs ?? 200;
+    this.createTask = options.createTask ?? defaultCreateTask;
+    this.client = new KafkaClient({ brokers: options.brokers, clientId: options.clientId ?? `weir-pipeline-${options.pipeline.name}` });
+    this.producer = new Producer(this.client, { lingerMs: 5, idempotent: true, ...options.producer });
+    this.fetcher = new Fetcher(this.client, { maxWaitMs: this.o.fetchMaxWaitMs, partitionBytesMax: this.o.partitionBufferBytesMax });
+    this.checkpoints = new CheckpointStore(options.objectStore, options.pipeline.name);
+  }
+
+  get pipelineName(): string {
+    return this.o.pipeline.name;
+  }
+
+  /** The coordination group of the pipeline's workers. */
+  get group(): string {
+    return `pipeline-${this.o.pipeline.name}`;
+  }
+
+  onFailed(listener: (e: Error) => void): void {
+    this.failedListeners.add(listener);
+  }
+
+  get failed(): Error | null {
+    return this.failure;
+  }
+
+  /**
+   * Creates the pipeline's topics and registers this worker, without taking tasks yet: a runner
+   * starting several workers registers them all first, so their first assignments already split.
+   */
+  async prepare(): Promise<void> {
+    if (this.stageCounts.length > 0) return;
+    await this.prepareTopics();
+    await this.o.coordination.heartbeat(this.group, this.workerId, this.o.leaseTtlMs ?? 10_000, JSON.stringify({ host: hostname(), pid: process.pid }));
+  }
+
+  /** prepare(), then joins the workers of the pipeline and starts the loop with its first assignment. */
+  async start(): Promise<void> {
+    await this.prepare();
+    const items: string[] = [];
+    this.o.pipeline.stages.forEach((s, i) => {
+      for (let p = 0; p < this.stageCounts[i]!; p++) items.push(taskIdOf(this.o.pipeline.name, s.index, p));
+    });
+    this.loopDone = this.loop().catch((e: Error) => this.fail(e));
+    this.membership = new WorkerMembership({
+      coordination: this.o.coordination,
+      group: this.group,
+      workerId: this.workerId,
+      items,
+      heartbeatIntervalMs: this.o.heartbeatIntervalMs ?? 1000,
+      ttlMs: this.o.leaseTtlMs ?? 10_000,
+      meta: JSON.stringify({ host: hostname(), pid: process.pid }),
+      listener: {
+        assigned: (leases) => this.enqueue('assigned', leases),
+        revoked: (leases) => this.enqueue('revoked', leases),
+        lost: (leases) => this.enqueue('lost', leases),
+      },
+      onError: (e) => this.log(`coordination: ${e.message}`),
+    });
+    await this.membership.start();
+  }
+
+  /** Final checkpoint of every task, leases released, everything closed. */
+  async stop(): Promise<void> {
+    if (this.membership !== null && this.failure === null) await this.membership.stop();
+    else this.membership?.abandon();
+    this.stopping = true;
+    this.wake();
+    await this.loopDone;
+    for (const t of this.tasks.values()) this.closeTask(t);
+    this.tasks.clear();
+    await Promise.all([...this.tables.values()].map((t) => t.stop()));
+    await this.producer.close().catch(() => {});
+    await this.client.close();
+  }
+
+  /** Records in and out over the worker's life, including tasks that moved away. */
+  totals(): { recordsIn: number; recordsOut: number } {
+    let recordsIn = this.retiredIn;
+    let recordsOut = this.retiredOut;
+    for (const t of this.tasks.values()) {
+      recordsIn += t.recordsIn;
+      recordsOut += t.sinks.reduce((n, s) => n + s.count, 0);
+    }
+    return { recordsIn, recordsOut };
+  }
+
+  /** Task ids this worker runs now. */
+  ownedTasks(): string[] {
+    return [...this.tasks.keys()].sort();
+  }
+
+  taskMetrics(): TaskMetrics[] {
+    const now = this.clock();
+    return [...this.tasks.values()].map((t) => {
+      const wm = t.task.watermark();
+      return {
+        pipeline: this.o.pipeline.name,
+        taskId: t.taskId,
+        stage: t.stage.index,
+        partition: t.partition,
+        recordsIn: t.recordsIn,
+        recordsOut: t.sinks.reduce((n, s) => n + s.count, 0),
+        lagRecords: t.inputs.reduce((n, i) => n + Math.max(0, i.highWatermark - i.nextOffset), 0),
+        watermarkDelayMs: Number.isFinite(wm) ? Math.max(0, now - wm) : null,
+        lastCheckpointDurationMs: t.lastCheckpointDurationMs,
+        lastCheckpointBytes: t.lastCheckpointBytes,
+        checkpoints: t.checkpoints,
+      };
+    });
+  }
+
+  /** Checkpoints every task now (tests, shutdown hooks); resolves when done. */
+  checkpointNow(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.ops.push({ kind: 'revoked', leases: [], done: (e) => (e ? reject(e) : resolve()) });
+      this.wake();
+    });
+  }
+
+  private log(line: string): void {
+    this.o.log?.(`[${this.workerId}] ${line}`);
+  }
+
+  private fail(e: Error): void {
+    if (this.failure !== null) return;
+    this.failure = e;
+    this.log(`failed: ${e.message}`);
+    for (const l of this.failedListeners) l(e);
+    this.wake();
+  }
+
+  private enqueue(kind: Op['kind'], leases: readonly Lease[]): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<void>((resolve, reject) => {
+      this.ops.push({ kind, leases, done: (e) => (e ? reject(e) : resolve()) });
+      this.wake();
+    });
+  }
+
+  private wake(): void {
+    const w = this.wakeLoop;
+    this.wakeLoop = null;
+    w?.();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Topics
+
+  private sourceTopicCount(source: SourceSpec, counts: Map<string, number>): number {
+    const cs = source.topics.map((t) => counts.get(t)!);
+    if (new Set(cs).size > 1) {
+      throw new WeirError('invalid_argument', `topics ${source.topics.join(', ')} are read together and must be co-partitioned, but have ${cs.join(', ')} partitions`);
+    }
+    return cs[0]!;
+  }
+
+  private async prepareTopics(): Promise<void> {
+    const { pipeline } = this.o;
+    const counts = new Map<string, number>();
+    for (const t of pipeline.stages[0]!.source.topics) {
+      if (!(await this.client.topicExists(t))) throw new WeirError('not_found', `pipeline ${pipeline.name}: source topic ${t} does not exist`);
+      counts.set(t, await this.client.partitionCount(t));
+    }
+    this.stageCounts = [];
+    for (const stage of pipeline.stages) {
+      let n: number;
+      if (stage.index === 0) n = this.sourceTopicCount(stage.source, counts);
+      else {
+        const prev = pipeline.stages[stage.index - 1]!;
+        const rep = prev.sinks.find((s) => s.kind === 'topic' && s.internal && stage.source.topics.includes(s.topic)) as Extract<SinkSpec, { kind: 'topic' }> | undefined;
+        n = rep?.partitions ?? this.stageCounts[stage.index - 1]!;
+        for (const t of stage.source.topics) {
+          // Repartition topics are the pipeline's own: create them with the count their stage needs.
+          await this.client.createTopics([{ name: t, partitions: n }]);
+          counts.set(t, await this.client.partitionCount(t));
+        }
+        n = this.sourceTopicCount(stage.source, counts);
+      }
+      this.stageCounts.push(n);
+    }
+    // Output topics that do not exist yet are created with their stage's partition count.
+    for (const stage of pipeline.stages) {
+      const sinks = [...stage.sinks, ...Object.values(stage.sideSinks)];
+      for (const s of sinks) {
+        if (s.kind !== 'topic' || s.internal) continue;
+        if (!(await this.client.topicExists(s.topic))) await this.client.createTopics([{ name: s.topic, partitions: this.stageCounts[stage.index]! }]);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The loop
+
+  private async loop(): Promise<void> {
+    this.lastCheckpointMs = this.clock();
+    while (!this.stopping || this.ops.length > 0) {
+      if (this.failure) throw this.failure;
+      while (this.ops.length > 0) await this.runOp(this.ops.shift()!);
+      if (this.stopping) break;
+      this.startFetch();
+      const pushed = this.pushSome();
+      const now = this.clock();
+      if (now - this.lastTickMs >= this.o.tickIntervalMs) {
+        this.lastTickMs = now;
+        for (const t of this.tasks.values()) t.task.tick(now);
+      }
+      if (now - this.lastCheckpointMs >= this.o.checkpointIntervalMs) {
+        await this.checkpoint([...this.tasks.values()]);
+        this.lastCheckpointMs = this.clock();
+      }
+      if (pushed) {
+        await this.producer.writable();
+        await new Promise<void>((r) => setImmediate(r));
+      } else {
+        await new Promise<void>((resolve) => {
+          this.wakeLoop = resolve;
+          setTimeout(() => this.wake(), Math.min(50, this.o.tickIntervalMs)).unref();
+        });
+      }
+    }
+  }
+
+  private async runOp(op: Op): Promise<void> {
+    try {
+      if (op.kind === 'assigned') {
+        for (const l of op.leases) await this.startTask(l);
+      } else if (op.kind === 'revoked') {
+        const ts = op.leases.length === 0 ? [...this.tasks.values()] : op.leases.map((l) => this.tasks.get(l.item)).filter((t): t is ActiveTask => t !== undefined);
+        await this.checkpoint(ts);
+        if (op.leases.length > 0) {
+          for (const t of ts) {
+            this.closeTask(t);
+            this.tasks.delete(t.taskId);
+          }
+          this.log(`revoked ${ts.map((t) => t.taskId).join(', ')} (checkpointed)`);
+        }
+      } else {
+        for (const l of op.leases) {
+          const t = this.tasks.get(l.item);
+          if (t === undefined) continue;
+          this.closeTask(t);
+          this.tasks.delete(t.taskId);
+        }
+        this.log(`lost ${op.leases.map((l) => l.item).join(', ')}`);
+      }
+      op.done();
+    } catch (e) {
+      op.done(e as Error);
+      throw e;
+    }
+  }
+
+  private closeTask(t: ActiveTask): void {
+    this.retiredIn += t.recordsIn;
+    this.retiredOut += t.sinks.reduce((n, s) => n + s.count, 0);
+    t.task.close();
+    for (const i of t.inputs) {
+      this.bufferedBytes -= i.bufferBytes;
+      i.buffer = [];
+      i.bufferAt = 0;
+      i.bufferBytes = 0;
+      i.epoch++;
+    }
+    for (const s of [...t.sinks, ...t.sideSinks.values()]) void s.close().catch(() => {});
+  }
+
+  private async sinkFor(spec: SinkSpec, taskId: string): Promise<SinkWriter> {
+    if (spec.kind === 'custom') return spec.create({ taskId });
+    return new TopicSink(spec, this.producer, await this.client.partitionCount(spec.topic));
+  }
+
+  private async tableFor(name: string, stage: StageSpec): Promise<TableView> {
+    const spec = stage.tables.find((t) => t.name === name)!;
+    let t = this.tables.get(name);
+    if (t === undefined) {
+      t = new TopicTable(spec, this.client, new Fetcher(this.client, { maxWaitMs: 500 }));
+      this.tables.set(name, t);
+    }
+    await t.start();
+    return t;
+  }
+
+  private async startTask(lease: Lease): Promise<void> {
+    const { stage: stageIndex, partition } = parseTaskId(lease.item);
+    const stage = this.o.pipeline.stages[stageIndex];
+    if (stage === undefined) throw new WeirError('internal', `task ${lease.item} names no stage`);
+    const taskId = lease.item;
+    const manifest = await this.checkpoints.latest(stageIndex, partition);
+    const sinks = await Promise.all(stage.sinks.map(async (s) => new CountingSink(await this.sinkFor(s, taskId))));
+    const sideSinks = new Map<string, SinkWriter>();
+    for (const [name, s] of Object.entries(stage.sideSinks)) sideSinks.set(name, await this.sinkFor(s, taskId));
+    const tables = new Map<string, TableView>();
+    for (const t of stage.tables) tables.set(t.name, await this.tableFor(t.name, stage));
+    const inputs = stage.source.topics.map((topic) => ({ topic, partition }));
+    const task = this.createTask({ pipeline: this.o.pipeline.name, stage, partition, inputs, sinks, sideSinks, tables, clock: this.clock });
+    task.errors.subscribe((e) => this.fail(new WeirError('internal', `task ${taskId}: ${e.message}`, { cause: e, retriable: false })));
+    const group = stage.source.group ?? this.o.pipeline.name;
+    let offsets: Map<string, number>;
+    if (manifest !== null) {
+      task.restore(await this.checkpoints.loadState(manifest));
+      offsets = new Map(manifest.offsets.map((o) => [`${o.topic}\u0000${o.partition}`, o.offset]));
+    } else {
+      offsets = new Map();
+    }
+    const states: InputState[] = [];
+    for (const { topic } of inputs) {
+      let at = offsets.get(`${topic}\u0000${partition}`);
+      if (at === undefined) at = await this.initialOffset(group, stage.source, topic, partition);
+      states.push({ topic, partition, fetchOffset: at, nextOffset: at, buffer: [], bufferAt: 0, bufferBytes: 0, highWatermark: at, epoch: 0 });
+    }
+    this.tasks.set(taskId, {
+      lease,
+      taskId,
+      stage,
+      partition,
+      group,
+      task,
+      inputs: states,
+      sinks,
+      sideSinks,
+      sequence: manifest !== null && manifest.token === lease.token ? manifest.sequence + 1 : 0,
+      recordsIn: 0,
+      lastCheckpointDurationMs: null,
+      lastCheckpointBytes: null,
+      checkpoints: 0,
+    });
+    this.log(`started ${taskId} (token ${lease.token}) from ${manifest ? `checkpoint ${manifest.checkpointId}` : 'no checkpoint'} at ${states.map((s) => `${s.topic}/${s.partition}@${s.nextOffset}`).join(', ')}`);
+  }
+
+  private async initialOffset(group: string, source: SourceSpec, topic: string, partition: number): Promise<number> {
+    const [committed] = await this.client.fetchOffsets(group, [{ topic, partition }]);
+    if (committed !== undefined && committed.offset >= 0) return committed.offset;
+    const spec = source.startFrom ?? 'earliest';
+    return (await this.client.listOffsets(topic, [partition], spec)).get(partition) ?? 0;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Fetching
+
+  private startFetch(): void {
+    if (this.fetchInFlight !== null || this.bufferedBytes >= this.o.bufferBytesMax) return;
+    const want: { input: InputState; epoch: number; maxBytes: number }[] = [];
+    for (const t of this.tasks.values()) {
+      for (const i of t.inputs) {
+        const records = i.buffer.length - i.bufferAt;
+        if (records >= this.o.partitionBufferRecordsMax || i.bufferBytes >= this.o.partitionBufferBytesMax) continue;
+        want.push({ input: i, epoch: i.epoch, maxBytes: Math.max(64 * 1024, this.o.partitionBufferBytesMax - i.bufferBytes) });
+      }
+    }
+    if (want.length === 0) return;
+    // Wait long only when nothing is buffered: otherwise the loop has work and wants data soon.
+    const anyBuffered = [...this.tasks.values()].some((t) => t.inputs.some((i) => i.bufferAt < i.buffer.length));
+    this.fetchInFlight = this.fetcher
+      .fetch(
+        want.map((w) => ({ topic: w.input.topic, partition: w.input.partition, offset: w.input.fetchOffset, maxBytes: w.maxBytes })),
+        anyBuffered ? 0 : this.o.fetchMaxWaitMs,
+      )
+      .then((got) => this.applyFetch(want, got))
+      .catch((e: Error) => {
+        if (e instanceof WeirError && e.retriable) this.log(`fetch: ${e.message}`);
+        else this.fail(e);
+      })
+      .finally(() => {
+        this.fetchInFlight = null;
+        this.wake();
+      });
+  }
+
+  private async applyFetch(want: { input: InputState; epoch: number }[], got: FetchedPartition[]): Promise<void> {
+    const byKey = new Map(want.map((w) => [`${w.input.topic}\u0000${w.input.partition}`, w]));
+    for (const f of got) {
+      const w = byKey.get(`${f.topic}\u0000${f.partition}`);
+      if (w === undefined || w.epoch !== w.input.epoch) continue; // revoked or re-seeked meanwhile
+      const i = w.input;
+      if (f.error) throw f.error;
+      if (f.highWatermark >= 0) i.highWatermark = f.highWatermark;
+      if (f.outOfRange) {
+        // Retention deleted what we wanted: like auto.offset.reset=earliest, and loudly.
+        const reset = (await this.client.listOffsets(f.topic, [f.partition], 'earliest')).get(f.partition) ?? 0;
+        this.log(`${f.topic}/${f.partition}: offset ${i.fetchOffset} out of range, resetting to ${reset}`);
+        if (w.epoch !== i.epoch) continue;
+        i.fetchOffset = reset;
+        if (i.bufferAt >= i.buffer.length) i.nextOffset = reset;
+        continue;
+      }
+      if (f.records.length > 0) {
+        if (i.bufferAt > 0) {
+          i.buffer = i.buffer.slice(i.bufferAt);
+          i.bufferAt = 0;
+        }
+        let bytes = 0;
+        for (const r of f.records) {
+          i.buffer.push(r);
+          bytes += (r.key?.length ?? 0) + (r.value?.length ?? 0) + RECORD_OVERHEAD_BYTES;
+        }
+        i.bufferBytes += bytes;
+        this.bufferedBytes += bytes;
+      }
+      i.fetchOffset = f.nextOffset;
+      // Skipped control batches advance the processed position too when nothing is buffered.
+      if (i.bufferAt >= i.buffer.length && f.records.length === 0) i.nextOffset = Math.max(i.nextOffset, f.nextOffset);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Pushing
+
+  /**
+   * Pushes buffered records, aligned by event time across the inputs of one stage on this worker
+   * (Kafka Streams' timestamp-ordered choice, across tasks as well as within one): the input
+   * whose next record is oldest goes first, up to the next-oldest input's head plus half the
+   * source's allowed disorder. Without this, one upstream task racing ahead would push the
+   * repartition topic's event time forward and make the others' records late downstream. An
+   * input that is empty while the broker has more for it holds its stage back for at most
+   * alignMaxWaitMs (Kafka Streams' max.task.idle.ms), then the others go on.
+   */
+  private pushSome(): boolean {
+    let pushed = false;
+    const stages = new Map<number, { t: ActiveTask; i: InputState }[]>();
+    for (const t of this.tasks.values()) {
+      let l = stages.get(t.stage.index);
+      if (l === undefined) stages.set(t.stage.index, (l = []));
+      for (const i of t.inputs) l.push({ t, i });
+    }
+    const now = this.clock();
+    for (const [stage, inputs] of stages) {
+      const ready = inputs.filter(({ i }) => i.bufferAt < i.buffer.length);
+      if (ready.length === 0) {
+        this.stageHoldSince.delete(stage);
+        continue;
+      }
+      const starving = ready.length < inputs.length && inputs.some(({ i }) => i.bufferAt >= i.buffer.length && i.highWatermark > i.fetchOffset);
+      if (starving) {
+        const since = this.stageHoldSince.get(stage) ?? now;
+        this.stageHoldSince.set(stage, since);
+        if (now - since < this.alignMaxWaitMs) continue;
+      } else {
+        this.stageHoldSince.delete(stage);
+      }
+      const slackMs = Math.max(1, Math.floor((ready[0]!.t.stage.source.outOfOrdernessMs ?? 0) / 2));
+      // A bounded number of rounds per call keeps the loop responsive (fetches, checkpoints).
+      for (let round = 0; round < 16 && ready.length > 0; round++) {
+        ready.sort((a, b) => a.i.buffer[a.i.bufferAt]!.timestamp - b.i.buffer[b.i.bufferAt]!.timestamp);
+        const { t, i } = ready[0]!;
+        const limitTs = ready.length > 1 ? ready[1]!.i.buffer[ready[1]!.i.bufferAt]!.timestamp + slackMs : Infinity;
+        let end = i.bufferAt + 1;
+        const max = Math.min(i.buffer.length, i.bufferAt + this.o.pushBatchRecordsMax);
+        while (end < max && i.buffer[end]!.timestamp <= limitTs) end++;
+        this.pushInput(t, i, end);
+        pushed = true;
+        if (i.bufferAt >= i.buffer.length) {
+          ready.shift();
+          // An emptied input with more at the broker: stop here and let the fetch refill it.
+          if (i.highWatermark > i.fetchOffset && inputs.length > 1) break;
+        }
+      }
+    }
+    return pushed;
+  }
+
+  private pushInput(t: ActiveTask, i: InputState, end: number): void {
+    const recs = this.decode(t, i, end);
+    let bytes = 0;
+    for (let k = i.bufferAt; k < end; k++) {
+      const r = i.buffer[k]!;
+      bytes += (r.key?.length ?? 0) + (r.value?.length ?? 0) + RECORD_OVERHEAD_BYTES;
+    }
+    const lastOffset = Number(i.buffer[end - 1]!.offset);
+    i.bufferAt = end;
+    i.bufferBytes -= bytes;
+    this.bufferedBytes -= bytes;
+    if (i.bufferAt >= i.buffer.length) {
+      i.buffer = [];
+      i.bufferAt = 0;
+    }
+    t.task.push(recs);
+    t.recordsIn += recs.length;
+    i.nextOffset = lastOffset + 1;
+  }
+
+  private decode(t: ActiveTask, i: InputState, end: number): Rec[] {
+    const source = t.stage.source;
+    const { key: keySerde, value: valueSerde } = serdesFor(source, i.topic);
+    const eventTime = source.eventTime;
+    const out: Rec[] = new Array(end - i.bufferAt);
+    for (let k = i.bufferAt, j = 0; k < end; k++, j++) {
+      const r = i.buffer[k]!;
+      let headers: RecHeaders = EMPTY_HEADERS;
+      if (r.headers.length > 0) {
+        const h: Record<string, Buffer | null> = {};
+        for (const x of r.headers) h[x.key] = x.value;
+        headers = h;
+      }
+      let rec: Rec;
+      try {
+        rec = { key: keySerde.deserialize(r.key), value: valueSerde.deserialize(r.value), timestamp: r.timestamp, headers, topic: i.topic, partition: i.partition, offset: Number(r.offset) };
+        if (eventTime !== undefined) rec.timestamp = eventTime(rec as never);
+      } catch (e) {
+        // A record the serdes cannot read stops the pipeline with where it is, and nothing is
+        // skipped: the offset stays before it, so fixing the serde and restarting resumes there.
+        throw new WeirError('invalid_argument', `pipeline ${this.o.pipeline.name}: cannot deserialize ${i.topic}/${i.partition} offset ${r.offset}: ${(e as Error).message}`, { cause: e });
+      }
+      out[j] = rec;
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Checkpoints
+
+  private async checkpoint(tasks: readonly ActiveTask[]): Promise<void> {
+    if (tasks.length === 0) return;
+    const started = this.clock();
+    const checkpointId = `${this.workerId}-${started}`;
+    await Promise.all(tasks.map((t) => t.task.barrier()));
+    // Every sink acknowledged everything written so far (the producer is shared; custom sinks each).
+    await Promise.all(tasks.flatMap((t) => [...t.sinks, ...t.sideSinks.values()].map((s) => s.flush())));
+    await this.producer.flush();
+    const commits = new Map<string, InputOffset[]>();
+    await Promise.all(
+      tasks.map(async (t) => {
+        if (!(await this.o.coordination.validate(t.lease))) {
+          // Fenced: someone else holds the task now; our state must not become a checkpoint.
+          this.log(`${t.taskId}: lease lost before checkpoint; not writing it`);
+          return;
+        }
+        const offsets = t.inputs.map((i) => ({ topic: i.topic, partition: i.partition, offset: i.nextOffset }));
+        const wm = t.task.watermark();
+        const m = await this.checkpoints.write(
+          { taskId: t.taskId, stage: t.stage.index, partition: t.partition, token: t.lease.token, sequence: t.sequence++, checkpointId, offsets, watermarkMs: Number.isFinite(wm) ? wm : null },
+          t.task.snapshot(),
+        );
+        t.lastCheckpointDurationMs = this.clock() - started;
+        t.lastCheckpointBytes = m.stateBytes;
+        t.checkpoints++;
+        const l = commits.get(t.group) ?? [];
+        l.push(...offsets);
+        commits.set(t.group, l);
+        void this.checkpoints.prune(t.stage.index, t.partition).catch((e: Error) => this.log(`prune ${t.taskId}: ${e.message}`));
+      }),
+    );
+    for (const [group, offsets] of commits) {
+      // Visibility only (weir groups describe, lag tools): restore reads the manifests.
+      await this.client.commitOffsets(group, offsets).catch((e: Error) => this.log(`commit offsets of ${group}: ${e.message}`));
+    }
+  }
+}
+
+const EMPTY_HEADERS: RecHeaders = Object.freeze({});
+
+/** Waits until `cond` holds (tests and the CLI's bounded runs). */
+export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
