@@ -39,6 +39,10 @@ export interface TaskManifest {
   stateBytes: number;
   /** The task's watermark at the barrier (informational). */
   watermarkMs: number | null;
+  /** Next output sequence number per repartition sink (see topic-sink.ts). */
+  sinkSequences: Record<string, number>;
+  /** Per upstream task, the highest output sequence already applied from repartition inputs. */
+  upstreamSeen: Record<string, number>;
 }
 
 /** Snapshot object layout: "WSNP" | u32 count | per store: u32 nameLen | name | u32 len | bytes. */

@@ -42,7 +42,7 @@ import { serdesFor } from '../define/source.js';
 import { createTask as defaultCreateTask } from '../task/task.js';
 import { CheckpointStore, type InputOffset } from './checkpoint-store.js';
 import type { MetricsSource, TaskMetrics } from './metrics.js';
-import { CountingSink, TopicSink } from './topic-sink.js';
+import { CountingSink, SEQUENCE_HEADER, TopicSink, UPSTREAM_HEADER } from './topic-sink.js';
 import { TopicTable } from './topic-table.js';
 
 export interface PipelineWorkerOptions {
@@ -89,6 +89,8 @@ interface InputState {
   highWatermark: number;
   /** Bumped on every seek so a fetch answer for an old position is discarded. */
   epoch: number;
+  /** A repartition topic of this pipeline: records carry upstream task and sequence headers. */
+  internal: boolean;
 }
 
 interface ActiveTask {
@@ -101,6 +103,11 @@ interface ActiveTask {
   inputs: InputState[];
   sinks: CountingSink[];
   sideSinks: Map<string, SinkWriter>;
+  /** Repartition sinks, whose output sequence numbers are checkpointed. */
+  internalSinks: Map<string, TopicSink>;
+  /** Highest sequence applied per upstream task (repartition inputs); checkpointed. */
+  upstreamSeen: Map<string, number>;
+  duplicatesSkipped: number;
   sequence: number;
   recordsIn: number;
   lastCheckpointDurationMs: number | null;
@@ -432,7 +439,7 @@ export class PipelineWorker implements MetricsSource {
 
   private async sinkFor(spec: SinkSpec, taskId: string): Promise<SinkWriter> {
     if (spec.kind === 'custom') return spec.create({ taskId });
-    return new TopicSink(spec, this.producer, await this.client.partitionCount(spec.topic));
+    return new TopicSink(spec, this.producer, await this.client.partitionCount(spec.topic), spec.internal ? taskId : null);
   }
 
   private async tableFor(name: string, stage: StageSpec): Promise<TableView> {
@@ -453,6 +460,13 @@ export class PipelineWorker implements MetricsSource {
     const taskId = lease.item;
     const manifest = await this.checkpoints.latest(stageIndex, partition);
     const sinks = await Promise.all(stage.sinks.map(async (s) => new CountingSink(await this.sinkFor(s, taskId))));
+    const internalSinks = new Map<string, TopicSink>();
+    for (const s of sinks) if (s.inner instanceof TopicSink && stage.sinks.some((x) => x.kind === 'topic' && x.internal && x.name === s.name)) internalSinks.set(s.name, s.inner);
+    for (const [name, seq] of Object.entries(manifest?.sinkSequences ?? {})) {
+      const s = internalSinks.get(name);
+      if (s !== undefined) s.sequence = seq;
+    }
+    const internalTopics = new Set(this.o.pipeline.stages.flatMap((st) => st.sinks.filter((x) => x.kind === 'topic' && x.internal).map((x) => (x as { topic: string }).topic)));
     const sideSinks = new Map<string, SinkWriter>();
     for (const [name, s] of Object.entries(stage.sideSinks)) sideSinks.set(name, await this.sinkFor(s, taskId));
     const tables = new Map<string, TableView>();
@@ -472,7 +486,7 @@ export class PipelineWorker implements MetricsSource {
     for (const { topic } of inputs) {
       let at = offsets.get(`${topic}\u0000${partition}`);
       if (at === undefined) at = await this.initialOffset(group, stage.source, topic, partition);
-      states.push({ topic, partition, fetchOffset: at, nextOffset: at, buffer: [], bufferAt: 0, bufferBytes: 0, highWatermark: at, epoch: 0 });
+      states.push({ topic, partition, fetchOffset: at, nextOffset: at, buffer: [], bufferAt: 0, bufferBytes: 0, highWatermark: at, epoch: 0, internal: internalTopics.has(topic) });
     }
     this.tasks.set(taskId, {
       lease,
@@ -484,6 +498,9 @@ export class PipelineWorker implements MetricsSource {
       inputs: states,
       sinks,
       sideSinks,
+      internalSinks,
+      upstreamSeen: new Map(Object.entries(manifest?.upstreamSeen ?? {})),
+      duplicatesSkipped: 0,
       sequence: manifest !== null && manifest.token === lease.token ? manifest.sequence + 1 : 0,
       recordsIn: 0,
       lastCheckpointDurationMs: null,
@@ -639,7 +656,7 @@ export class PipelineWorker implements MetricsSource {
       i.buffer = [];
       i.bufferAt = 0;
     }
-    t.task.push(recs);
+    if (recs.length > 0) t.task.push(recs);
     t.recordsIn += recs.length;
     i.nextOffset = lastOffset + 1;
   }
@@ -648,13 +665,29 @@ export class PipelineWorker implements MetricsSource {
     const source = t.stage.source;
     const { key: keySerde, value: valueSerde } = serdesFor(source, i.topic);
     const eventTime = source.eventTime;
-    const out: Rec[] = new Array(end - i.bufferAt);
-    for (let k = i.bufferAt, j = 0; k < end; k++, j++) {
+    const out: Rec[] = [];
+    for (let k = i.bufferAt; k < end; k++) {
       const r = i.buffer[k]!;
       let headers: RecHeaders = EMPTY_HEADERS;
       if (r.headers.length > 0) {
         const h: Record<string, Buffer | null> = {};
-        for (const x of r.headers) h[x.key] = x.value;
+        let upstream: string | null = null;
+        let seq = -1;
+        for (const x of r.headers) {
+          if (i.internal && x.key === UPSTREAM_HEADER) upstream = x.value?.toString('utf8') ?? null;
+          else if (i.internal && x.key === SEQUENCE_HEADER && x.value?.length === 8) seq = Number(x.value.readBigInt64BE(0));
+          else h[x.key] = x.value;
+        }
+        if (upstream !== null && seq >= 0) {
+          // A repartition record the upstream task wrote again after restoring its checkpoint
+          // (at-least-once): already applied here, so skipping it keeps state exactly-once.
+          const seen = t.upstreamSeen.get(upstream) ?? -1;
+          if (seq <= seen) {
+            t.duplicatesSkipped++;
+            continue;
+          }
+          t.upstreamSeen.set(upstream, seq);
+        }
         headers = h;
       }
       let rec: Rec;
@@ -666,7 +699,7 @@ export class PipelineWorker implements MetricsSource {
         // skipped: the offset stays before it, so fixing the serde and restarting resumes there.
         throw new WeirError('invalid_argument', `pipeline ${this.o.pipeline.name}: cannot deserialize ${i.topic}/${i.partition} offset ${r.offset}: ${(e as Error).message}`, { cause: e });
       }
-      out[j] = rec;
+      out.push(rec);
     }
     return out;
   }
@@ -693,7 +726,18 @@ export class PipelineWorker implements MetricsSource {
         const offsets = t.inputs.map((i) => ({ topic: i.topic, partition: i.partition, offset: i.nextOffset }));
         const wm = t.task.watermark();
         const m = await this.checkpoints.write(
-          { taskId: t.taskId, stage: t.stage.index, partition: t.partition, token: t.lease.token, sequence: t.sequence++, checkpointId, offsets, watermarkMs: Number.isFinite(wm) ? wm : null },
+          {
+            taskId: t.taskId,
+            stage: t.stage.index,
+            partition: t.partition,
+            token: t.lease.token,
+            sequence: t.sequence++,
+            checkpointId,
+            offsets,
+            watermarkMs: Number.isFinite(wm) ? wm : null,
+            sinkSequences: Object.fromEntries([...t.internalSinks].map(([n, s]) => [n, s.sequence])),
+            upstreamSeen: Object.fromEntries(t.upstreamSeen),
+          },
           t.task.snapshot(),
         );
         t.lastCheckpointDurationMs = this.clock() - started;
