@@ -512,6 +512,7 @@ export class Mirror {
         }
       }
       if (changed.length === 0) continue;
+      this.o.log('debug', `group ${g}: syncing ${changed.length} offsets`);
       const errors = await this.target.commitGroupOffsets(g, changed);
       for (const c of changed) {
         const code = errors.get(`${c.topic}\u0000${c.partition}`) ?? 0;
