@@ -8,6 +8,8 @@
  * Testing: TestDriver.
  */
 export type * from './core/contracts.js';
+export { WATERMARK_HEADER } from './core/contracts.js';
+export { encodeWatermarkMark, decodeWatermarkMark, watermarkMarkRecord } from './task/watermark-marks.js';
 export * as serdes from './serdes/index.js';
 export { pipeline, Pipeline, PipelineStart, StageBuilder, isPipeline, type KeyByOptions } from './define/pipeline.js';
 export { fromTopic, fromTopics, serdesFor, type SourceOptions, type TopicsRec } from './define/source.js';

@@ -118,11 +118,44 @@ export interface TableSpec<K = unknown, V = unknown> {
   readonly value: Serde<V>;
 }
 
+/**
+ * A task's watermark, carried through a repartition topic to the next stage (Flink's watermark
+ * propagation across a shuffle). Each partition of the next stage's input then knows the
+ * watermark of every upstream task, and takes the minimum over the ones not idle: a partition
+ * that few keys hash to still sees event time advance, and an upstream task whose inputs are all
+ * idle does not hold the next stage back.
+ */
+export interface WatermarkMark {
+  /** The writing task, e.g. "word-count/0/p1". */
+  readonly fromTaskId: string;
+  /** How many tasks write the repartition topic (the upstream stage's partition count). */
+  readonly writers: number;
+  readonly watermarkMs: number;
+  /** True when every input of the writing task is idle. */
+  readonly idle: boolean;
+}
+
+/**
+ * Header that marks a watermark record in a repartition topic (null key and value; the header
+ * value is the mark, encoded by pipelines/task/watermark-marks.ts). Tasks consume such records
+ * themselves; operators never see them. Runtimes must pass record headers through to the task.
+ */
+export const WATERMARK_HEADER = 'weir.watermark';
+
 /** Where a stage's output goes. The Kafka runtime's topic sink and custom sinks implement it. */
 export interface SinkWriter {
   readonly name: string;
   /** Buffers or sends; must not block. Called synchronously from the operator chain. */
   write(rec: Rec): void;
+  /**
+   * Repartition topic sinks implement this: write `watermarkMarkRecord(mark, p)` (from
+   * pipelines/task/watermark-marks.ts) to every partition p of the topic, in order with the
+   * records. Called after the task's watermark advances or its idleness changes; only when
+   * TaskOptions.stageTasks is set. Without it the next stage derives its watermark from the
+   * repartitioned records' timestamps (Kafka Streams' stream time), which stalls partitions
+   * that receive few keys.
+   */
+  writeWatermark?(mark: WatermarkMark): void;
   /** Resolves when everything written so far is acknowledged (durable downstream). */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -235,6 +268,11 @@ export interface TaskOptions {
   readonly tables: ReadonlyMap<string, TableView>;
   /** Processing-time clock. */
   readonly clock: () => number;
+  /**
+   * The number of tasks of this stage (its partition count). With it, the task broadcasts its
+   * watermark through main sinks that implement writeWatermark (repartition topics).
+   */
+  readonly stageTasks?: number;
   /** Receives side-output records whose name has no bound sink (the test driver keeps them); default: dropped. */
   readonly onUnboundSideOutput?: (name: string, rec: Rec) => void;
 }

@@ -21,6 +21,7 @@ import type {
   TaskContext,
   TaskOptions,
   TaskSnapshot,
+  WatermarkMark,
 } from '../core/contracts.js';
 import { withContext } from './current-context.js';
 import { decodeValue, encodeValue } from './state-codec.js';
@@ -52,6 +53,9 @@ class PipelineTask implements Task, TaskContext {
   private failure: Error | undefined;
   private closed = false;
   private pushed = false;
+  private readonly markSinks: readonly SinkWriter[];
+  private sentWatermark = -Infinity;
+  private sentIdle = false;
 
   constructor(private readonly options: TaskOptions) {
     const { stage, partition, pipeline } = options;
@@ -69,6 +73,7 @@ class PipelineTask implements Task, TaskContext {
       this.input = subscriber;
     });
     const next = this.sinkWriter(options.sinks);
+    this.markSinks = options.sinks.filter((s) => typeof s.writeWatermark === 'function');
     withContext(this, () => {
       this.subscription = stage.transform(input).subscribe({
         next,
@@ -125,7 +130,14 @@ class PipelineTask implements Task, TaskContext {
     const wm = this.watermarks;
     for (let i = 0; i < recs.length; i++) {
       const rec = recs[i]!;
-      wm.observe(rec, now);
+      let data: boolean;
+      try {
+        data = wm.observe(rec, now);
+      } catch (e) {
+        this.fail(e);
+        return;
+      }
+      if (!data) continue; // a watermark mark from the previous stage
       const input = this.input;
       if (input === undefined) return; // failed mid-batch; the error is on `errors`
       input.next(rec);
@@ -139,13 +151,36 @@ class PipelineTask implements Task, TaskContext {
   }
 
   private advance(watermarkMs: number | undefined): void {
-    if (watermarkMs === undefined) return;
-    for (const l of this.listeners) {
-      if (this.failure !== undefined) return;
+    if (watermarkMs !== undefined) {
+      for (const l of this.listeners) {
+        if (this.failure !== undefined) return;
+        try {
+          withContext(this, () => l(watermarkMs));
+        } catch (e) {
+          this.fail(e);
+        }
+      }
+    }
+    // After the listeners: what windows emitted for this watermark precedes the mark downstream.
+    this.broadcastWatermark();
+  }
+
+  /** Sends the watermark through repartition sinks when it advanced or idleness changed. */
+  private broadcastWatermark(): void {
+    const writers = this.options.stageTasks;
+    if (writers === undefined || this.markSinks.length === 0 || this.failure !== undefined) return;
+    const w = this.watermarks.watermarkMs;
+    const idle = this.watermarks.idle;
+    if (w === this.sentWatermark && idle === this.sentIdle) return;
+    this.sentWatermark = w;
+    this.sentIdle = idle;
+    const mark: WatermarkMark = { fromTaskId: this.taskId, writers, watermarkMs: w, idle };
+    for (const s of this.markSinks) {
       try {
-        withContext(this, () => l(watermarkMs));
+        s.writeWatermark!(mark);
       } catch (e) {
         this.fail(e);
+        return;
       }
     }
   }

@@ -21,6 +21,7 @@ import type { KeyedStateStore, PipelineSpec, Rec, RecHeaders, SinkSpec, SinkWrit
 import { serdesFor } from '../define/source.js';
 import { canonicalKey } from '../task/canonical-key.js';
 import { MemoryTable } from '../task/table.js';
+import { watermarkMarkRecord } from '../task/watermark-marks.js';
 import { createInspectableTask, type InspectableTask } from '../task/task.js';
 import { partitionForKey } from './murmur2.js';
 
@@ -158,6 +159,14 @@ export class TestDriver {
           const r = this.throughTopic(sink, rec, partitions);
           next.queues[r.partition]!.push(r);
         },
+        // Watermarks travel with the records, to every partition, as in a real repartition topic.
+        writeWatermark: (mark) => {
+          for (let p = 0; p < partitions; p++) {
+            const r = watermarkMarkRecord(mark, sink.topic, p, this.clockMs);
+            r.offset = this.nextOffset(sink.topic, p);
+            next.queues[p]!.push(r);
+          }
+        },
         flush: async () => {},
         close: async () => {},
       };
@@ -199,6 +208,7 @@ export class TestDriver {
       sideSinks,
       tables: this.tables,
       clock: () => this.clockMs,
+      stageTasks: this.stages[stage.index]!.queues.length,
       onUnboundSideOutput: (name, rec) => {
         if (this.retain) this.keep(this.sideOutputs, name, rec);
       },
