@@ -3,9 +3,9 @@ import { WeirError } from '../../core/errors.js';
 import type { Serde } from '../core/contracts.js';
 
 /**
- * Avro binary with a writer schema known to both sides (no schema registry framing). The schema
- * is validated on serialize, so a record that does not match fails at the producer with a message
- * naming the bad field instead of producing bytes a consumer cannot read.
+ * Avro binary with a writer schema known to both sides (no schema registry framing). A value that
+ * does not match the schema fails at serialize with a message naming the bad field, instead of
+ * producing bytes a consumer cannot read.
  *
  * The type parameter is the record type the schema describes; give it explicitly
  * (`avro<Click>(schema)`): TypeScript cannot derive it from a runtime schema object.
@@ -16,11 +16,14 @@ export function avro<T>(schema: avsc.Schema): Serde<T> {
     name: `avro(${(type as { name?: string }).name ?? type.typeName})`,
     serialize(value: T): Buffer | null {
       if (value === null || value === undefined) return null;
-      const errors: string[] = [];
-      if (!type.isValid(value, { errorHook: (path) => errors.push(path.join('.') || '(root)') })) {
-        throw new WeirError('invalid_argument', `avro serde: value does not match the schema at ${errors.join(', ')}`);
+      try {
+        return type.toBuffer(value);
+      } catch (e) {
+        // Validate only on failure (encoding already checks types): the message names the fields.
+        const errors: string[] = [];
+        type.isValid(value, { errorHook: (path) => errors.push(path.join('.') || '(root)') });
+        throw new WeirError('invalid_argument', `avro serde: value does not match the schema at ${errors.join(', ') || '(unknown)'}: ${(e as Error).message}`, { cause: e });
       }
-      return type.toBuffer(value);
     },
     deserialize(bytes: Buffer | null): T {
       if (bytes === null) return null as T;
