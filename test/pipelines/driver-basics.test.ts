@@ -90,6 +90,27 @@ describe('test driver: stateless pipelines', () => {
     assert.throws(() => d.pipe('in', { value: { a: 1 } }), (e: unknown) => isWeirError(e, 'invalid_argument') && /string serde: expected a string, got object/.test(e.message));
   });
 
+  it('avro serde: typed round trip through a pipeline; a value off the schema fails naming the field', () => {
+    interface Click {
+      user: string;
+      n: number;
+    }
+    const clickSerde = serdes.avro<Click>({ type: 'record', name: 'Click', fields: [{ name: 'user', type: 'string' }, { name: 'n', type: 'int' }] });
+    const p = pipeline('avro')
+      .from(fromTopic('in', { value: clickSerde }))
+      .pipe(mapValue((c) => ({ user: c.user.toUpperCase(), n: c.n + 1 })))
+      .to(toTopic('out', { value: clickSerde }));
+    const d = new TestDriver(p);
+    d.pipe('in', { value: { user: 'ann', n: 1 } });
+    assert.deepEqual({ ...d.output<string, Click>('out')[0]!.value }, { user: 'ANN', n: 2 });
+    assert.throws(
+      () => clickSerde.serialize({ user: 'bob', n: 'x' as unknown as number }),
+      (e: unknown) => isWeirError(e, 'invalid_argument') && /avro serde: value does not match the schema at n/.test(e.message),
+    );
+    assert.equal(clickSerde.deserialize(null), null);
+    assert.throws(() => clickSerde.deserialize(Buffer.from([0xff])), (e: unknown) => isWeirError(e, 'corrupt'));
+  });
+
   it('rejects bad definitions with one clear message', () => {
     assert.throws(() => pipeline('has space'), /pipeline name "has space"/);
     assert.throws(() => fromTopic('bad/topic'), /not a valid Kafka topic name/);
