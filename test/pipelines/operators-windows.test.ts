@@ -178,6 +178,25 @@ describe('window: sliding', () => {
   });
 });
 
+describe("emit: 'update' for sessions and sliding windows", () => {
+  it('session: every record emits the session it is in now, merges included; nothing more at close', () => {
+    const d = new TestDriver(windowed(session({ gapMs: 10 }), count(), { emit: 'update' }, { outOfOrdernessMs: 100 }));
+    d.pipe('in', [rec('a', 0), rec('a', 30), rec('a', 10), rec('a', 20)]);
+    assert.deepEqual(rows(d), [['a', 0, 10, 1], ['a', 30, 40, 1], ['a', 0, 20, 2], ['a', 0, 40, 4]]);
+    d.endOfInput();
+    assert.equal(rows(d).length, 4);
+  });
+
+  it('sliding: every record emits each window it changed', () => {
+    const d = new TestDriver(windowed(sliding({ sizeMs: 10 }), count(), { emit: 'update' }, { outOfOrdernessMs: 100 }));
+    d.pipe('in', [rec('a', 0), rec('a', 5)]);
+    // 0: left(0)={0}. 5: left(5)={0,5}, right(0)={5}.
+    assert.deepEqual(rows(d), [['a', -9, 1, 1], ['a', -4, 6, 2], ['a', 1, 11, 1]]);
+    d.endOfInput();
+    assert.equal(rows(d).length, 3);
+  });
+});
+
 describe('window aggregates', () => {
   it('count, sum, min, max, reduce and aggregate over one window', () => {
     const vals = [5, -2, 9, 4];
