@@ -66,6 +66,11 @@ export interface MirrorOptions {
   fetchMaxBytes: number;
   partitionFetchMaxBytes: number;
   fetchMaxWaitMs: number;
+  /**
+   * Copy loops per source broker, each with its share of the partitions: loops write
+   * concurrently (a partition still has one write in flight), so the target's flushes overlap.
+   */
+  lanesPerBroker?: number;
   coordination: Coordination;
   workerId: string;
   heartbeatIntervalMs?: number;
@@ -110,7 +115,9 @@ export class Mirror {
   private readonly topicsOnWeir = new Map<string, TopicState>();
   private readonly owned = new Map<string, PartitionProgress>();
   private leaders = new Map<string, number[]>();
-  private readonly loops = new Map<number, Promise<void>>();
+  /** Copy loops by "<broker>/<lane>". */
+  private readonly loops = new Map<string, Promise<void>>();
+  private readonly lanes: number;
   private control = false;
   private stopped = false;
   private discoveryTimer: NodeJS.Timeout | null = null;
@@ -122,6 +129,7 @@ export class Mirror {
   bytesWritten = 0;
 
   constructor(private readonly o: MirrorOptions) {
+    this.lanes = Math.max(1, Math.min(16, o.lanesPerBroker ?? 4));
     const timeoutMs = o.requestTimeoutMs ?? 30_000;
     this.source = new SourceCluster(o.sourceBrokers, {
       clientId: 'weir-mirror',
@@ -277,27 +285,36 @@ export class Mirror {
     return this.leaders.get(p.topic)?.[p.partition] ?? -1;
   }
 
+  /** Which of its broker's loops copies a partition: stable, and spreading a topic's partitions. */
+  private laneOf(p: PartitionProgress): number {
+    let h = p.partition;
+    for (let i = 0; i < p.topic.length; i++) h = (h * 31 + p.topic.charCodeAt(i)) >>> 0;
+    return h % this.lanes;
+  }
+
   private startLoops(): void {
     if (this.stopped) return;
     for (const p of this.owned.values()) {
       const leader = this.leaderOf(p);
-      if (leader < 0 || this.loops.has(leader)) continue;
-      const loop = this.brokerLoop(leader)
-        .catch((e: unknown) => this.o.log('error', `copy loop for source broker ${leader} failed: ${(e as Error).message}`))
+      const lane = this.laneOf(p);
+      const key = `${leader}/${lane}`;
+      if (leader < 0 || this.loops.has(key)) continue;
+      const loop = this.brokerLoop(leader, lane)
+        .catch((e: unknown) => this.o.log('error', `copy loop ${key} for source broker ${leader} failed: ${(e as Error).message}`))
         .finally(() => {
-          this.loops.delete(leader);
+          this.loops.delete(key);
           // Partitions may have arrived for it while it was winding down.
-          if (!this.stopped && [...this.owned.values()].some((q) => this.leaderOf(q) === leader && q.stopped === null)) setTimeout(() => this.startLoops(), 200).unref();
+          if (!this.stopped && [...this.owned.values()].some((q) => this.leaderOf(q) === leader && this.laneOf(q) === lane && q.stopped === null)) setTimeout(() => this.startLoops(), 200).unref();
         });
-      this.loops.set(leader, loop);
+      this.loops.set(key, loop);
     }
   }
 
   // -------------------------------------------------------------------------------------------
   // Copying
 
-  private partitionsLedBy(broker: number): PartitionProgress[] {
-    return [...this.owned.values()].filter((p) => p.stopped === null && this.leaderOf(p) === broker && this.topicsOnWeir.has(p.topic));
+  private partitionsLedBy(broker: number, lane: number): PartitionProgress[] {
+    return [...this.owned.values()].filter((p) => p.stopped === null && this.leaderOf(p) === broker && this.laneOf(p) === lane && this.topicsOnWeir.has(p.topic));
   }
 
   /** Reads Weir's high watermark (the resume point) and log start for partitions that need it. */
@@ -324,7 +341,7 @@ export class Mirror {
     );
   }
 
-  private async brokerLoop(broker: number): Promise<void> {
+  private async brokerLoop(broker: number, lane: number): Promise<void> {
     let prefetch: Promise<FetchedPartition[]> | null = null;
     let backoffMs = 0;
     while (!this.stopped) {
@@ -332,7 +349,7 @@ export class Mirror {
         await sleep(backoffMs);
         if (this.stopped) return;
       }
-      const parts = this.partitionsLedBy(broker);
+      const parts = this.partitionsLedBy(broker, lane);
       if (parts.length === 0) return;
       try {
         await this.initOffsets(parts.filter((p) => p.next === null));
@@ -347,6 +364,7 @@ export class Mirror {
         continue;
       }
       let fetched: FetchedPartition[];
+      const fetchStarted = performance.now();
       try {
         fetched = await (prefetch ?? this.fetchFrom(broker, ready));
       } catch (e) {
@@ -354,7 +372,7 @@ export class Mirror {
         this.o.log('warn', `fetch from source broker ${broker} failed: ${(e as Error).message}`);
         await this.refreshLeaders();
         backoffMs = Math.min(5000, backoffMs * 2 + 200);
-        if (!this.partitionsLedBy(broker).length) return;
+        if (!this.partitionsLedBy(broker, lane).length) return;
         continue;
       }
       prefetch = null;
@@ -384,12 +402,17 @@ export class Mirror {
       // The next offsets are known now: fetch the next round while this one is written. If a
       // write fails, its partition's next is reset and the prefetched answer for it is ignored.
       for (const w of writes) w.p.next = w.next;
-      const nextRound = this.partitionsLedBy(broker).filter((p) => p.next !== null);
+      const nextRound = this.partitionsLedBy(broker, lane).filter((p) => p.next !== null);
       if (!refresh && nextRound.length > 0) {
         prefetch = this.fetchFrom(broker, nextRound);
         prefetch.catch(() => undefined); // handled when awaited
       }
-      if (writes.length > 0) await this.writeAll(writes);
+      const waitedMs = performance.now() - fetchStarted;
+      if (writes.length > 0) {
+        const writeStarted = performance.now();
+        await this.writeAll(writes);
+        this.o.log('debug', `broker ${broker}: waited ${waitedMs.toFixed(0)} ms for the fetch, wrote ${writes.reduce((n, w) => n + w.bytes, 0)} bytes of ${writes.length} partitions in ${(performance.now() - writeStarted).toFixed(0)} ms`);
+      }
       if (refresh) {
         await this.refreshLeaders();
         await prefetch?.catch(() => undefined);
