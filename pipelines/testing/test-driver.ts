@@ -63,7 +63,7 @@ export class TestDriver {
   private readonly sideOutputs = new Map<string, Rec[]>();
   private readonly tables = new Map<string, MemoryTable>();
   private readonly tableTopics = new Map<string, MemoryTable[]>();
-  private readonly offsets = new Map<string, number>();
+  private readonly offsets = new Map<string, number[]>();
   private readonly customWriters: SinkWriter[] = [];
   private readonly serdes: boolean;
   private readonly retain: boolean;
@@ -120,9 +120,10 @@ export class TestDriver {
   }
 
   private nextOffset(topic: string, partition: number): number {
-    const k = `${topic}\u0000${partition}`;
-    const o = this.offsets.get(k) ?? 0;
-    this.offsets.set(k, o + 1);
+    let perPartition = this.offsets.get(topic);
+    if (perPartition === undefined) this.offsets.set(topic, (perPartition = []));
+    const o = perPartition[partition] ?? 0;
+    perPartition[partition] = o + 1;
     return o;
   }
 
