@@ -148,9 +148,9 @@ export interface SinkWriter {
   /** Buffers or sends; must not block. Called synchronously from the operator chain. */
   write(rec: Rec): void;
   /**
-   * Repartition topic sinks implement this: write `watermarkMarkRecord(mark, p)` (from
-   * pipelines/task/watermark-marks.ts) to every partition p of the topic, in order with the
-   * records. Called after the task's watermark advances or its idleness changes; only when
+   * Repartition topic sinks implement this: write `watermarkMarkRecord(mark, topic, p, nowMs)`
+   * (pipelines/task/watermark-marks.ts) to every partition p of the topic, in order with the
+   * records (the record carries its partition; do not re-partition it by key). Called after the task's watermark advances or its idleness changes; only when
    * TaskOptions.stageTasks is set. Without it the next stage derives its watermark from the
    * repartitioned records' timestamps (Kafka Streams' stream time), which stalls partitions
    * that receive few keys.
