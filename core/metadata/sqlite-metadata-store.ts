@@ -88,7 +88,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   /** The WAL file to fdatasync after each write; null for in-memory databases. */
   private readonly walPath: string | null;
-  private wal: FileHandle | null = null;
+  private wal: Promise<FileHandle> | null = null;
 
   constructor(readonly path: string, options: SqliteMetadataStoreOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -527,7 +527,7 @@ export class SqliteMetadataStore implements MetadataStore {
   async close(): Promise<void> {
     const wal = this.wal;
     this.wal = null;
-    await wal?.close().catch(() => undefined);
+    await wal?.then((h) => h.close()).catch(() => undefined);
     if (this.db.open) this.db.close();
   }
 
@@ -538,8 +538,9 @@ export class SqliteMetadataStore implements MetadataStore {
   private async durable(): Promise<void> {
     if (this.walPath === null) return;
     try {
-      this.wal ??= await open(this.walPath, 'r');
-      await this.wal.datasync();
+      // One open shared by concurrent writers: each awaiting its own open() would leak descriptors.
+      this.wal ??= open(this.walPath, 'r');
+      await (await this.wal).datasync();
     } catch (e) {
       throw new WeirError('unavailable', `sync of ${this.walPath} failed: ${(e as Error).message}`, { cause: e });
     }

@@ -140,10 +140,9 @@ describe('SqliteMetadataStore specifics', () => {
       await store.close();
     }));
 
-  // Timings are CPU time of this process, not wall time: the suite runs beside e2e tests on two
-  // cores, and waiting for a core is not the store's cost. Even CPU time inflates under that
-  // contention (shared caches), so the budget is held against the faster quartile.
-  it('commits a flush of 1000 chunks in well under 10 ms', async () => {
+  // Costs (CPU per commit, per lookup) are measured by `npm run bench -- metadata`, not here:
+  // timing assertions on a shared two-core machine measure the neighbours, not the store.
+  it('commits a flush of 1000 chunks across 50 topics in one transaction', async () => {
     for (const where of [':memory:', 'file']) {
       const { dir, cleanup } = await tempDir();
       const store = new SqliteMetadataStore(where === 'file' ? join(dir, 'm.sqlite') : where);
@@ -151,26 +150,12 @@ describe('SqliteMetadataStore specifics', () => {
         const topics = await Promise.all(Array.from({ length: 50 }, (_, i) => store.createTopic(`topic-${i}`, 20, {})));
         const chunks = topics.flatMap((t) => Array.from({ length: 20 }, (_, p) => chunk(t, p, 10, Date.now(), p * 100, 100)));
         assert.equal(chunks.length, 1000);
-        const cpu: number[] = [];
-        const wall: number[] = [];
-        for (let i = 0; i < 40; i++) {
-          const key = `log/2025/01/01/00/perf-${String(i).padStart(12, '0')}-0000000000000000.wobj`;
-          await store.registerPendingObject(key);
-          const startedCpu = process.cpuUsage();
-          const startedWall = performance.now();
-          const results = await store.commitFlush(key, 10_000_000, chunks);
-          wall.push(performance.now() - startedWall);
-          const used = process.cpuUsage(startedCpu);
-          cpu.push((used.user + used.system) / 1000);
-          assert.ok(results.every((r) => r.ok));
+        for (let i = 0; i < 3; i++) {
+          const { results } = await commit(store, chunks, 10_000_000);
+          assert.deepEqual(results.map((r) => (r.ok ? r.baseOffset : r.error)), chunks.map(() => i * 10), where);
         }
-        const at = (xs: number[], q: number): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length * q)]!;
-        console.log(
-          `# commitFlush, 1000 chunks, ${where}: cpu p25 ${at(cpu, 0.25).toFixed(2)} / median ${at(cpu, 0.5).toFixed(2)} ms;` +
-            ` wall median ${at(wall, 0.5).toFixed(2)} / p90 ${at(wall, 0.9).toFixed(2)} ms`,
-        );
-        // The file's wall time adds the WAL fsync, which is the disk's business, not the store's.
-        assert.ok(at(cpu, 0.25) < 10, `commit of 1000 chunks took ${at(cpu, 0.25).toFixed(2)} ms of CPU`);
+        const state = await store.getPartitionState('topic-49', 19);
+        assert.equal(state?.highWatermark, 30);
       } finally {
         await store.close();
         await cleanup();
@@ -178,7 +163,7 @@ describe('SqliteMetadataStore specifics', () => {
     }
   });
 
-  it('looks up by offset and by timestamp in O(log n) on a long partition', async () => {
+  it('looks up by offset and by timestamp on a long partition (costs: npm run bench -- metadata)', async () => {
     const store = new SqliteMetadataStore(':memory:');
     try {
       const t = await store.createTopic('t', 1, {});
@@ -187,20 +172,12 @@ describe('SqliteMetadataStore specifics', () => {
       for (let f = 0; f < n / 20; f++) {
         await commit(store, Array.from({ length: 20 }, (_, i) => chunk(t, 0, 5, (f * 20 + i) * 10, 0, 10)));
       }
-      // CPU time per lookup, for the reason given above.
-      const time = async (fn: () => Promise<unknown>): Promise<number> => {
-        const started = process.cpuUsage();
-        for (let i = 0; i < 200; i++) await fn();
-        const used = process.cpuUsage(started);
-        return (used.user + used.system) / 1000 / 200;
-      };
       assert.equal((await store.readIndex('t', 0, 50_002, 1))[0]!.baseOffset, 50_000);
       assert.equal((await store.findByTimestamp('t', 0, 150_005))!.baseOffset, 75_005);
-      const readMs = await time(() => store.readIndex('t', 0, 73_333, 10));
-      const tsMs = await time(() => store.findByTimestamp('t', 0, 190_000));
-      const maxMs = await time(() => store.findMaxTimestamp('t', 0));
-      console.log(`# ${n} entries: readIndex ${readMs.toFixed(3)} ms, findByTimestamp ${tsMs.toFixed(3)} ms, findMaxTimestamp ${maxMs.toFixed(3)} ms`);
-      for (const ms of [readMs, tsMs, maxMs]) assert.ok(ms < 1, `${ms} ms per lookup`);
+      assert.equal((await store.readIndex('t', 0, 99_999, 1))[0]!.baseOffset, 99_995);
+      assert.equal((await store.findByTimestamp('t', 0, 0))!.baseOffset, 0);
+      assert.equal(await store.findByTimestamp('t', 0, 200_000), null);
+      assert.equal((await store.findMaxTimestamp('t', 0))!.baseOffset, 99_995);
     } finally {
       await store.close();
     }

@@ -113,7 +113,7 @@ describe('flush object format', () => {
     }
   });
 
-  it('encodes a flush of 1000 chunks quickly', () => {
+  it('encodes a flush of 1000 chunks and indexes every one', () => {
     const id = randomUUID();
     const chunks: FlushChunk[] = Array.from({ length: 1000 }, (_, i) => ({
       topicId: id,
@@ -121,10 +121,9 @@ describe('flush object format', () => {
       partition: i,
       batches: [randomBytes(8000)],
     }));
-    const started = performance.now();
     const { body } = encodeFlushObject(chunks);
-    const elapsed = performance.now() - started;
-    assert.equal(decodeFlushObjectIndex(body).entries.length, 1000);
-    assert.ok(elapsed < 200, `encoding 8 MB in 1000 chunks took ${elapsed.toFixed(1)} ms`);
+    const entries = decodeFlushObjectIndex(body).entries;
+    assert.equal(entries.length, 1000);
+    assert.deepEqual(entries.map((e) => e.partition), chunks.map((c) => c.partition));
   });
 });
