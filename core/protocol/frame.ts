@@ -1,8 +1,8 @@
 /**
  * Request/response framing: the 4-byte size prefix, the versioned headers, and the body.
  * Each encode sizes header and body first and writes them into one Buffer, size prefix included,
- * so a response carrying megabytes of records is copied exactly once; encodeResponseGather does
- * not copy the records at all (see there).
+ * so a response carrying megabytes of records is copied exactly once; encodeResponseGather and
+ * encodeRequestGather do not copy the records at all (see there).
  */
 import { WeirError } from '../errors.js';
 import { readFrom, sizeOf, writeInto } from './codec.js';
@@ -97,6 +97,29 @@ export function encodeRequest(
   const hv = requestHeaderVersion(api.apiKey, version);
   const header: RequestHeader = { requestApiKey: api.apiKey, requestApiVersion: version, correlationId, clientId };
   return encodeFrame(RequestHeaderSchema, hv, header, api.request, version, body);
+}
+
+/**
+ * Client side, the request counterpart of encodeResponseGather: the same bytes as encodeRequest,
+ * size prefix included, as segments to write in order (socket.cork + write each + uncork, or
+ * writev), every records value (or piece of a Buffer[]) and every bytes value of at least
+ * GATHER_MIN_BYTES referenced, not copied. For requests that carry megabytes of records (the
+ * mirror's WeirMirrorWrite, a producer's Produce). The referenced Buffers must stay unmodified
+ * until written.
+ */
+export function encodeRequestGather(
+  api: ApiSpec,
+  version: number,
+  correlationId: number,
+  clientId: string | null,
+  body: unknown,
+): Buffer[] {
+  const hv = requestHeaderVersion(api.apiKey, version);
+  const header: RequestHeader = { requestApiKey: api.apiKey, requestApiVersion: version, correlationId, clientId };
+  const frame = sizeFrame(RequestHeaderSchema, hv, header, api.request, version, body, true);
+  const w = Writer.gathering(Buffer.allocUnsafe(4 + frame.size - frame.external));
+  writeFrame(w, frame);
+  return w.finishSegments();
 }
 
 /** Client side: `frame` is the response without its 4-byte size prefix. */
