@@ -23,6 +23,7 @@ import { FsObjectStore } from '../core/storage/fs-object-store.js';
 import { tableFileKey } from '../core/storage/paths.js';
 import { compactRange } from '../connectors/tables/range-compactor.js';
 import { runQuery } from '../connectors/tables/query-engine.js';
+import { openDuckDB } from '../connectors/tables/duckdb-session.js';
 import { openTableContext } from '../connectors/tables/table-context.js';
 import { schemaToJson } from '../connectors/tables/table-schema.js';
 import { JsonValueDecoder } from '../connectors/tables/value-decoder.js';
@@ -61,6 +62,8 @@ async function main(): Promise<void> {
     manifest,
     settings: { format: 'parquet', decoder: new JsonValueDecoder(), columnsMax: 1000, compression: 'zstd' },
     objectsRoot: join(dataDir, 'objects'),
+    // As `weir tables sync` runs it (--duckdb-threads 1).
+    duckdb: { threads: 1 },
     log: () => undefined,
   });
   const topic = (await metadata.getTopic('bench'))!;
@@ -68,7 +71,21 @@ async function main(): Promise<void> {
   for (let p = 0; p < topic.partitions; p++) total += (await metadata.getPartitionState('bench', p))!.highWatermark;
   if (total !== N) throw new Error(`expected ${N} records in the topic, found ${total}`);
 
-  // 1. Topic → Parquet: the connector's whole path (index, GETs, decode, JSON, Arrow, DuckDB, PUT, commit).
+  // Warm-up, for both sides alike: a long-running connector has its code compiled and DuckDB's
+  // JSON reader loaded. Ours compacts a small topic; DuckDB converts a small file.
+  const warmLines = lines.slice(0, 5000);
+  const warmJsonl = join(RAM_DIR, `weir-bench-tables-warm-${process.pid}.jsonl`);
+  writeFileSync(warmJsonl, warmLines.join('\n') + '\n');
+  const warm = spawnSync('kcat', ['-b', agent.bootstrap, '-P', '-t', 'bench-warm', '-l', warmJsonl], { stdio: 'inherit' });
+  if (warm.status !== 0) throw new Error('kcat failed');
+  const warmTopic = (await metadata.getTopic('bench-warm'))!;
+  for (let p = 0; p < warmTopic.partitions; p++) {
+    const hwm = (await metadata.getPartitionState('bench-warm', p))!.highWatermark;
+    if (hwm > 0) await compactRange(ctx, { topic: 'bench-warm', topicId: warmTopic.id, partition: p, fromOffset: 0, endOffset: hwm });
+  }
+
+  // 1. Topic → Parquet: the connector's whole path (index, GETs, record scan, NDJSON staging,
+  //    DuckDB inference + typed read + raw lines, Parquet, PUT, commit), partitions one after another.
   let t0 = performance.now();
   let bytes = 0;
   for (let p = 0; p < topic.partitions; p++) {
@@ -79,11 +96,25 @@ async function main(): Promise<void> {
   }
   const oursS = (performance.now() - t0) / 1000;
 
-  // 2. Baseline: DuckDB alone, the same rows from JSON lines to Parquet.
+  // 2. Baseline: DuckDB alone, the same rows from JSON lines to Parquet, in its own instance, warmed
+  //    up, with 1 and with 2 threads; the faster counts (on a loaded 2-core box either can win).
   const out = join(ctx.tempDir, 'baseline.parquet');
-  t0 = performance.now();
-  await ctx.duck.run(`COPY (SELECT * FROM read_json('${jsonl}', format = 'newline_delimited')) TO '${out}' (FORMAT parquet, COMPRESSION zstd)`);
-  const duckS = (performance.now() - t0) / 1000;
+  let duckS = Infinity;
+  const baselineByThreads: Record<string, string> = {};
+  for (const threads of [1, 2]) {
+    const { instance, connection } = await openDuckDB({ threads });
+    try {
+      await connection.run(`COPY (SELECT * FROM read_json('${warmJsonl}', format = 'newline_delimited')) TO '${out}' (FORMAT parquet, COMPRESSION zstd)`);
+      t0 = performance.now();
+      await connection.run(`COPY (SELECT * FROM read_json('${jsonl}', format = 'newline_delimited')) TO '${out}' (FORMAT parquet, COMPRESSION zstd)`);
+      const s = (performance.now() - t0) / 1000;
+      baselineByThreads[`duckdb COPY rows/s, ${threads} thread${threads > 1 ? 's' : ''}`] = fmt(N / s, 0);
+      duckS = Math.min(duckS, s);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  }
 
   // 3. parquetjs-lite on the same rows (decoded), fewer of them.
   const pn = Math.min(flags['parquetjs-records'], N);
@@ -106,7 +137,8 @@ async function main(): Promise<void> {
   printResult({
     records: N,
     'weir topic→parquet rows/s': fmt(N / oursS, 0),
-    'duckdb COPY json→parquet rows/s (baseline)': fmt(N / duckS, 0),
+    'duckdb COPY json→parquet rows/s (baseline, best)': fmt(N / duckS, 0),
+    ...baselineByThreads,
     ratio: fmt(duckS / oursS, 2),
     'parquetjs-lite rows/s': fmt(pn / pjsS, 0),
     'weir parquet MiB': fmt(bytes / 2 ** 20, 1),
@@ -177,6 +209,7 @@ async function main(): Promise<void> {
   await metadata.close();
   await objects.close();
   rmSync(jsonl, { force: true });
+  rmSync(warmJsonl, { force: true });
 }
 
 main()

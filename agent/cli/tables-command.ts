@@ -56,6 +56,7 @@ const syncFlags: Record<string, FlagDef> = {
   compression: { type: 'string', default: 'zstd', oneOf: ['zstd', 'snappy', 'gzip', 'uncompressed'], description: 'Parquet compression' },
   workers: { type: 'int', default: 1, min: 1, max: 64, description: 'range jobs run at once by this process (Redis mode)' },
   'lock-duration-ms': { type: 'int', default: 30_000, min: 1000, max: 3_600_000, description: 'Redis mode: a job whose worker died is retried after this long' },
+  'duckdb-threads': { type: 'int', default: 1, min: 1, max: 64, description: 'DuckDB threads of this process (1: background work beside the agents; more processes scale it)' },
   progress: { type: 'bool', env: false, description: 'progress bar on stderr during --once (default: when stderr is a terminal)' },
 };
 
@@ -146,6 +147,7 @@ export async function openTableEnv(argv: readonly string[], f: FlagValues): Prom
     manifest,
     settings: { format, decoder, columnsMax: f['columns-max'] as number, compression: (f.compression as string | undefined) ?? 'zstd' },
     ...(config.objectStore === 'fs' ? { objectsRoot: join(config.dataDir, 'objects') } : {}),
+    ...(f['duckdb-threads'] !== undefined ? { duckdb: { threads: f['duckdb-threads'] as number } } : {}),
   });
   return {
     config,

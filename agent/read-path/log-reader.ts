@@ -7,6 +7,7 @@
 import type { IndexEntry, MetadataStore } from '../../core/metadata/metadata-store.js';
 import type { ObjectStore } from '../../core/storage/object-store.js';
 import type { LogCache } from './log-cache.js';
+import { patchOffsets } from '../../core/records/patch-offsets.js';
 
 /** Byte positions inside a v2 batch header (see docs/format.md). */
 const BATCH_LENGTH_AT = 8;
@@ -20,12 +21,6 @@ export interface PartitionRead {
   sizeBytes: number;
   /** Offset after the last included batch (where a consumer continues). */
   nextOffset: number;
-}
-
-function writeOffset(buf: Buffer, pos: number, offset: number): void {
-  // Two 32-bit halves: cheaper than BigInt for offsets that are plain numbers.
-  buf.writeUInt32BE(Math.floor(offset / 0x1_0000_0000), pos);
-  buf.writeUInt32BE(offset >>> 0, pos + 4);
 }
 
 export class LogReader {
@@ -122,19 +117,5 @@ export class LogReader {
   }
 }
 
-/**
- * Writes each batch's committed base offset into a chunk's pieces; idempotent, so safe on
- * cached bytes.
- */
-export function patchOffsets(pieces: Buffer[], baseOffset: number): Buffer[] {
-  let off = baseOffset;
-  for (const chunk of pieces) {
-    let pos = 0;
-    while (pos + BATCH_OVERHEAD <= chunk.length) {
-      writeOffset(chunk, pos, off);
-      off += chunk.readInt32BE(pos + LAST_OFFSET_DELTA_AT) + 1;
-      pos += chunk.readInt32BE(pos + BATCH_LENGTH_AT) + BATCH_OVERHEAD;
-    }
-  }
-  return pieces;
-}
+// Moved to core/records (the table connector uses it too); re-exported for existing importers.
+export { patchOffsets } from '../../core/records/patch-offsets.js';

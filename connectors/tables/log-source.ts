@@ -7,12 +7,19 @@
  *
  * Never past the high watermark: the caller passes the end offset it got from the partition's
  * state, and the read stops there even if the index already holds later entries.
+ *
+ * Two ways to get the records: readCommitted (one LogRow object per record, for the JS decoders:
+ * Avro, and Arrow output), and scanCommitted (a visitor called with positions into the batch
+ * bytes, no object per record: the JSON → DuckDB path, where the JS side only moves bytes).
  */
-import { scanBatches } from '../../core/records/batch.js';
+import { BATCH_HEADER_BYTES, scanBatches, type BatchHeader } from '../../core/records/batch.js';
+import { Compression, decompress } from '../../core/records/compression.js';
+import { WeirError } from '../../core/errors.js';
 import { decodeBatchRecords, type RecordHeader } from '../../core/records/records.js';
+import { readVarint, readVarlong, type Cursor } from '../../core/records/varint.js';
 import type { IndexEntry, MetadataStore } from '../../core/metadata/metadata-store.js';
 import type { ObjectStore } from '../../core/storage/object-store.js';
-import { patchOffsets } from '../../agent/read-path/log-reader.js';
+import { patchOffsets } from '../../core/records/patch-offsets.js';
 
 const PREFETCH_ENTRIES = 4;
 
@@ -39,21 +46,24 @@ export interface LogReadOptions {
   decompressedBytesMax?: number;
 }
 
-/**
- * Yields the records of [fromOffset, endOffset) of one partition, one chunk per index entry, in
- * offset order. Control batches (transaction markers) take offsets but produce no rows.
- */
-export async function* readCommitted(
+interface EntryBytes {
+  buf: Buffer;
+  /** The next offset after this entry (at most the end offset). */
+  nextOffset: number;
+  storedBytes: number;
+}
+
+/** The stored bytes of the index entries covering [fromOffset, endOffset), offsets patched, in order. */
+async function* readEntries(
   metadata: MetadataStore,
   objects: ObjectStore,
   topic: string,
   partition: number,
   fromOffset: number,
   endOffset: number,
-  opts: LogReadOptions = {},
-): AsyncGenerator<LogChunk> {
+  opts: LogReadOptions,
+): AsyncGenerator<EntryBytes> {
   const perRead = opts.entriesPerRead ?? 64;
-  const maxBytes = opts.decompressedBytesMax ?? 256 * 1024 * 1024;
   let from = fromOffset;
   while (from < endOffset) {
     const entries = await metadata.readIndex(topic, partition, from, perRead);
@@ -74,24 +84,168 @@ export async function* readCommitted(
       for (let j = i; j < i + PREFETCH_ENTRIES; j++) want(j);
       const buf = await bytes[i]!;
       bytes[i] = undefined;
-      const rows: LogRow[] = [];
-      for (const h of scanBatches(buf, { verifyCrc: true, allowCompacted: true })) {
-        const base = Number(h.baseOffset);
-        const last = base + h.lastOffsetDelta;
-        if (last < from || h.isControl) continue;
-        if (base >= endOffset) break;
-        for (const r of await decodeBatchRecords(buf, h, { maxBytes })) {
-          const offset = Number(r.offset);
-          if (offset < from || offset >= endOffset) continue;
-          rows.push({ offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers });
-        }
-      }
       const next = Math.min(entry.lastOffset + 1, endOffset);
-      yield { rows, nextOffset: next, storedBytes: entry.byteLength };
+      yield { buf, nextOffset: next, storedBytes: entry.byteLength };
       from = next;
     }
     if (entries.length < perRead) break;
   }
+}
+
+/**
+ * Yields the records of [fromOffset, endOffset) of one partition, one chunk per index entry, in
+ * offset order. Control batches (transaction markers) take offsets but produce no rows.
+ */
+export async function* readCommitted(
+  metadata: MetadataStore,
+  objects: ObjectStore,
+  topic: string,
+  partition: number,
+  fromOffset: number,
+  endOffset: number,
+  opts: LogReadOptions = {},
+): AsyncGenerator<LogChunk> {
+  const maxBytes = opts.decompressedBytesMax ?? 256 * 1024 * 1024;
+  let from = fromOffset;
+  for await (const { buf, nextOffset, storedBytes } of readEntries(metadata, objects, topic, partition, fromOffset, endOffset, opts)) {
+    const rows: LogRow[] = [];
+    for (const h of scanBatches(buf, { verifyCrc: true, allowCompacted: true })) {
+      const base = Number(h.baseOffset);
+      const last = base + h.lastOffsetDelta;
+      if (last < from || h.isControl) continue;
+      if (base >= endOffset) break;
+      for (const r of await decodeBatchRecords(buf, h, { maxBytes })) {
+        const offset = Number(r.offset);
+        if (offset < from || offset >= endOffset) continue;
+        rows.push({ offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers });
+      }
+    }
+    yield { rows, nextOffset, storedBytes };
+    from = nextOffset;
+  }
+}
+
+/**
+ * Called once per record with positions into `data` (a batch's record bytes, decompressed when
+ * needed): key and value are data[start, start + length), a length of -1 meaning null. Headers
+ * (headerCount > 0) are decoded on demand with decodeHeaders(data, headersAt, headerCount, end).
+ */
+export type RecordVisitor = (
+  offset: number,
+  timestamp: number,
+  data: Buffer,
+  keyStart: number,
+  keyLength: number,
+  valueStart: number,
+  valueLength: number,
+  headersAt: number,
+  headerCount: number,
+  recordEnd: number,
+) => void;
+
+export interface ScanProgress {
+  /** Records visited in this entry. */
+  rows: number;
+  nextOffset: number;
+  storedBytes: number;
+}
+
+/**
+ * The records of [fromOffset, endOffset), in offset order, through `visit`: no object per record.
+ * Yields once per index entry (progress, and a point where the caller may flush).
+ */
+export async function* scanCommitted(
+  metadata: MetadataStore,
+  objects: ObjectStore,
+  topic: string,
+  partition: number,
+  fromOffset: number,
+  endOffset: number,
+  visit: RecordVisitor,
+  opts: LogReadOptions = {},
+): AsyncGenerator<ScanProgress> {
+  const maxBytes = opts.decompressedBytesMax ?? 256 * 1024 * 1024;
+  let from = fromOffset;
+  for await (const { buf, nextOffset, storedBytes } of readEntries(metadata, objects, topic, partition, fromOffset, endOffset, opts)) {
+    let rows = 0;
+    for (const h of scanBatches(buf, { verifyCrc: true, allowCompacted: true })) {
+      const base = Number(h.baseOffset);
+      const last = base + h.lastOffsetDelta;
+      if (last < from || h.isControl) continue;
+      if (base >= endOffset) break;
+      rows += await visitBatch(buf, h, from, endOffset, maxBytes, visit);
+    }
+    yield { rows, nextOffset, storedBytes };
+    from = nextOffset;
+  }
+}
+
+const MIN_RECORD_BYTES = 7;
+
+function corrupt(h: BatchHeader, msg: string): WeirError {
+  return new WeirError('corrupt', `record batch at byte ${h.position} (base offset ${h.baseOffset}): ${msg}`);
+}
+
+/** The same checks as core/records decodeRecords, without building records. Returns records visited. */
+async function visitBatch(buf: Buffer, h: BatchHeader, from: number, end: number, maxBytes: number, visit: RecordVisitor): Promise<number> {
+  const start = h.position + BATCH_HEADER_BYTES;
+  const stop = h.position + h.sizeBytes;
+  if (start > stop || stop > buf.length) throw corrupt(h, 'batch extends past the end of the buffer');
+  let data = buf.subarray(start, stop);
+  if (h.compression !== Compression.None) data = await decompress(h.compression, data, { maxBytes });
+  const count = h.recordCount;
+  if (count * MIN_RECORD_BYTES > data.length) throw corrupt(h, `${count} records cannot fit in ${data.length} bytes`);
+  const logAppend = h.timestampType === 'log-append';
+  const base = Number(h.baseOffset);
+  const n = data.length;
+  const cur: Cursor = { pos: 0 };
+  let visited = 0;
+  for (let i = 0; i < count; i++) {
+    const length = readVarint(data, cur, n);
+    const recordEnd = cur.pos + length;
+    if (length < MIN_RECORD_BYTES - 1 || recordEnd > n) throw corrupt(h, `record ${i} has invalid length ${length}`);
+    cur.pos++; // attributes
+    const timestampDelta = readVarlong(data, cur, recordEnd);
+    const offsetDelta = readVarint(data, cur, recordEnd);
+    if (offsetDelta < 0 || offsetDelta > h.lastOffsetDelta) throw corrupt(h, `record ${i} has offset delta ${offsetDelta} outside [0, ${h.lastOffsetDelta}]`);
+    const keyLength = readVarint(data, cur, recordEnd);
+    if (keyLength < -1 || cur.pos + Math.max(keyLength, 0) > recordEnd) throw corrupt(h, `invalid key length ${keyLength}`);
+    const keyStart = cur.pos;
+    if (keyLength > 0) cur.pos += keyLength;
+    const valueLength = readVarint(data, cur, recordEnd);
+    if (valueLength < -1 || cur.pos + Math.max(valueLength, 0) > recordEnd) throw corrupt(h, `invalid value length ${valueLength}`);
+    const valueStart = cur.pos;
+    if (valueLength > 0) cur.pos += valueLength;
+    const headerCount = readVarint(data, cur, recordEnd);
+    if (headerCount < 0) throw corrupt(h, `record ${i} has negative header count ${headerCount}`);
+    if (headerCount * 2 > recordEnd - cur.pos) throw corrupt(h, `record ${i} cannot hold ${headerCount} headers`);
+    const offset = base + offsetDelta;
+    if (offset >= from && offset < end) {
+      visit(offset, logAppend ? h.maxTimestamp : h.baseTimestamp + timestampDelta, data, keyStart, keyLength, valueStart, valueLength, cur.pos, headerCount, recordEnd);
+      visited++;
+    }
+    cur.pos = recordEnd;
+  }
+  if (cur.pos !== n) throw corrupt(h, `${n - cur.pos} bytes left over after ${count} records`);
+  return visited;
+}
+
+/** The headers of a record whose visitor got headersAt and headerCount > 0. */
+export function decodeHeaders(data: Buffer, headersAt: number, headerCount: number, recordEnd: number): RecordHeader[] {
+  const cur: Cursor = { pos: headersAt };
+  const out: RecordHeader[] = new Array(headerCount);
+  for (let h = 0; h < headerCount; h++) {
+    const keyLength = readVarint(data, cur, recordEnd);
+    if (keyLength < 0 || cur.pos + keyLength > recordEnd) throw new WeirError('corrupt', `invalid header key length ${keyLength}`);
+    const key = data.toString('utf8', cur.pos, cur.pos + keyLength);
+    cur.pos += keyLength;
+    const valueLength = readVarint(data, cur, recordEnd);
+    if (valueLength < -1 || cur.pos + Math.max(valueLength, 0) > recordEnd) throw new WeirError('corrupt', `invalid header value length ${valueLength}`);
+    out[h] = { key, value: valueLength < 0 ? null : data.subarray(cur.pos, cur.pos + valueLength) };
+    if (valueLength > 0) cur.pos += valueLength;
+  }
+  if (cur.pos !== recordEnd) throw new WeirError('corrupt', `record headers end at ${cur.pos}, the record at ${recordEnd}`);
+  return out;
 }
 
 async function fetchEntry(objects: ObjectStore, e: IndexEntry): Promise<Buffer> {

@@ -6,16 +6,18 @@
  * object the next writer of that range overwrites, and a duplicate writer's commit is refused.
  * Undecodable values go to a dead-letter file committed together with the data file.
  */
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WeirError } from '../../core/errors.js';
 import type { TableFile } from '../../core/metadata/table-manifest.js';
 import { tableDeadLetterKey, tableFileKey } from '../../core/storage/paths.js';
 import { writeArrowIpc, writeParquet } from './file-writers.js';
-import { readCommitted } from './log-source.js';
+import { literal } from './duckdb-session.js';
+import { growSchema, JsonStage } from './json-stage.js';
+import { readCommitted, scanCommitted } from './log-source.js';
 import { RowBatch } from './row-batch.js';
 import { tableSchema, type TableContext } from './table-context.js';
-import { schemaToJson } from './table-schema.js';
+import { schemaToJson, type ValueSchema } from './table-schema.js';
 
 export interface RangeJob {
   topic: string;
@@ -43,6 +45,8 @@ export async function compactRange(ctx: TableContext, job: RangeJob, onRows?: (r
   if (current !== undefined && current !== fromOffset) return { committed: false, reason: `partition already compacted to ${current}` };
   if (state !== null && state.topicId !== job.topicId) return { committed: false, reason: 'topic was re-created' };
 
+  if (ctx.settings.format === 'parquet' && ctx.settings.decoder.kind === 'json') return compactJsonRange(ctx, job, tableSchema(state), onRows);
+
   const batch = new RowBatch(partition, tableSchema(state), { columnsMax: ctx.settings.columnsMax });
   const dead: string[] = [];
   let storedBytes = 0;
@@ -61,20 +65,95 @@ export async function compactRange(ctx: TableContext, job: RangeJob, onRows?: (r
   // lost entries (retention moved the log start mid-read), and the range is planned again.
   if (covered < endOffset) return { committed: false, reason: `log ended at ${covered}, before ${endOffset}` };
 
+  let data: WrittenData | null = null;
+  if (batch.rowCount > 0) {
+    const table = batch.toArrow();
+    data = {
+      rows: batch.rowCount,
+      firstTimestampMs: batch.timestamps[0]!,
+      minTimestampMs: batch.minTimestampMs,
+      maxTimestampMs: batch.maxTimestampMs,
+      schema: batch.schema(),
+      write: async () =>
+        ctx.settings.format === 'parquet'
+          ? await writeParquet(ctx.duck, table, batch.schema(), join(ctx.tempDir, `${process.pid}-${fileCounter++}.parquet`), { compression: ctx.settings.compression })
+          : writeArrowIpc(table),
+    };
+  }
+  return commitRange(ctx, job, data, dead, storedBytes);
+}
+
+/** What a range's data file will hold; write() produces its bytes. */
+interface WrittenData {
+  rows: number;
+  firstTimestampMs: number;
+  minTimestampMs: number | null;
+  maxTimestampMs: number | null;
+  schema: ValueSchema;
+  write: () => Promise<Uint8Array>;
+}
+
+/**
+ * JSON values into Parquet: DuckDB parses the values and infers their schema (json-stage.ts);
+ * the JS side only moves the log's bytes.
+ */
+async function compactJsonRange(ctx: TableContext, job: RangeJob, base: ValueSchema, onRows?: (rows: number) => void): Promise<RangeOutcome> {
+  const { topic, partition, fromOffset, endOffset } = job;
+  const stage = await JsonStage.open(ctx.duck, ctx.tempDir, partition);
+  try {
+    let storedBytes = 0;
+    let covered = fromOffset;
+    for await (const p of scanCommitted(ctx.metadata, ctx.objects, topic, partition, fromOffset, endOffset, stage.visit)) {
+      await stage.drain();
+      storedBytes += p.storedBytes;
+      covered = p.nextOffset;
+      onRows?.(p.rows);
+    }
+    if (covered < endOffset) return { committed: false, reason: `log ended at ${covered}, before ${endOffset}` };
+    const grown = growSchema(base, await stage.inferSchema(), ctx.settings.columnsMax);
+    const used = await stage.load(grown);
+    // A new column no row filled (a field only ever null) is left out; the table's columns stay.
+    const baseNames = new Set(base.columns.map((c) => c.name));
+    const schema: ValueSchema = { columns: grown.columns.filter((c) => baseNames.has(c.name) || used.has(c.name)) };
+    const staged = await stage.rowsOf(schema);
+    const dead = [...stage.deadLetters, ...staged.deadLetters].sort((a, b) => a.offset - b.offset).map((d) => deadLetterLine(partition, d, d.error));
+    let data: WrittenData | null = null;
+    if (staged.rows > 0) {
+      data = {
+        rows: staged.rows,
+        firstTimestampMs: stage.firstTimestampMs ?? 0,
+        minTimestampMs: staged.minTimestampMs,
+        maxTimestampMs: staged.maxTimestampMs,
+        schema,
+        write: async () => {
+          const path = join(ctx.tempDir, `${process.pid}-${fileCounter++}.parquet`);
+          try {
+            await ctx.duck.run(`COPY (${staged.sql}) TO ${literal(path)} (FORMAT parquet, COMPRESSION ${ctx.settings.compression}, ROW_GROUP_SIZE 122880)`);
+            return await readFile(path);
+          } finally {
+            await rm(path, { force: true });
+          }
+        },
+      };
+    }
+    return await commitRange(ctx, job, data, dead, storedBytes);
+  } finally {
+    await stage.dispose();
+  }
+}
+
+/** Writes the range's files, then commits them to the manifest (exactly once, see the top). */
+async function commitRange(ctx: TableContext, job: RangeJob, data: WrittenData | null, dead: string[], storedBytes: number): Promise<RangeOutcome> {
+  const { topic, partition, fromOffset, endOffset } = job;
   const lastOffset = endOffset - 1;
   const files: TableFile[] = [];
   const written: string[] = [];
   try {
-    if (batch.rowCount > 0) {
-      const schema = batch.schema();
-      const table = batch.toArrow();
-      const firstTs = Math.min(Math.max(batch.timestamps[0]!, 0), MAX_TIME_MS);
+    if (data !== null) {
+      const firstTs = Math.min(Math.max(data.firstTimestampMs, 0), MAX_TIME_MS);
       const key = tableFileKey({ topic, partition, firstOffset: fromOffset, lastOffset, timeMs: firstTs, format: ctx.settings.format });
-      const body =
-        ctx.settings.format === 'parquet'
-          ? await writeParquet(ctx.duck, table, schema, join(ctx.tempDir, `${process.pid}-${fileCounter++}.parquet`), { compression: ctx.settings.compression })
-          : writeArrowIpc(table);
-      await ctx.objects.put(key, body);
+      const body = await data.write();
+      await ctx.objects.put(key, Buffer.from(body.buffer, body.byteOffset, body.byteLength));
       written.push(key);
       files.push({
         key,
@@ -83,11 +162,11 @@ export async function compactRange(ctx: TableContext, job: RangeJob, onRows?: (r
         partition,
         firstOffset: fromOffset,
         lastOffset,
-        rowCount: batch.rowCount,
+        rowCount: data.rows,
         sizeBytes: body.byteLength,
-        minTimestampMs: batch.minTimestampMs,
-        maxTimestampMs: batch.maxTimestampMs,
-        schema: schemaToJson(schema),
+        minTimestampMs: data.minTimestampMs,
+        maxTimestampMs: data.maxTimestampMs,
+        schema: schemaToJson(data.schema),
       });
     }
     if (dead.length > 0) {
@@ -111,7 +190,7 @@ export async function compactRange(ctx: TableContext, job: RangeJob, onRows?: (r
     }
     const result = await ctx.manifest.commitAppend(topic, { topicId: job.topicId, partition, fromOffset, nextOffset: endOffset, files });
     if (result.ok) {
-      return { committed: true, rows: batch.rowCount, deadLetters: dead.length, sizeBytes: files.reduce((n, f) => n + f.sizeBytes, 0), storedBytes };
+      return { committed: true, rows: data?.rows ?? 0, deadLetters: dead.length, sizeBytes: files.reduce((n, f) => n + f.sizeBytes, 0), storedBytes };
     }
     await removeUnreferenced(ctx, topic, written);
     return { committed: false, reason: result.reason === 'offset_mismatch' ? `partition already compacted to ${result.nextOffset}` : 'topic was re-created' };
