@@ -8,6 +8,8 @@ export interface DuckDBSettings {
   threads?: number;
   /** DuckDB's memory_limit, e.g. '1GB'; beyond it DuckDB spills to its temp directory. */
   memoryLimit?: string;
+  /** Where DuckDB spills beyond memoryLimit (a query's staged log tail, big merges, sorts). */
+  tempDirectory?: string;
 }
 
 export async function openDuckDB(settings: DuckDBSettings = {}): Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> {
@@ -17,6 +19,7 @@ export async function openDuckDB(settings: DuckDBSettings = {}): Promise<{ insta
     // Rows keep their order through COPY: files are in offset order, which readers and the
     // row-group min/max statistics of `offset` rely on.
     preserve_insertion_order: 'true',
+    ...(settings.tempDirectory !== undefined ? { temp_directory: settings.tempDirectory } : {}),
   });
   const connection = await instance.connect();
   return { instance, connection };

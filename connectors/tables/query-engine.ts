@@ -15,11 +15,13 @@ import { WeirError } from '../../core/errors.js';
 import { ident, literal } from './duckdb-session.js';
 import { localFiles } from './file-access.js';
 import { stageInDuckDB } from './file-writers.js';
-import { readCommitted } from './log-source.js';
+import { growSchema, JsonStage } from './json-stage.js';
+import { readCommitted, scanCommitted } from './log-source.js';
 import { castList } from './merger.js';
 import { RowBatch } from './row-batch.js';
 import { tableSchema, type TableContext } from './table-context.js';
-import { mergeSchemas, schemaFromJson } from './table-schema.js';
+import { mergeSchemas, schemaFromJson, type ValueSchema } from './table-schema.js';
+import type { TableState } from '../../core/metadata/table-manifest.js';
 
 export interface QueryResult {
   columns: string[];
@@ -68,38 +70,13 @@ export async function defineTopicView(ctx: TableContext, topic: string): Promise
   const dataFiles = current?.files.filter((f) => f.kind === 'data') ?? [];
 
   // The tail: from each partition's boundary to the high watermark read now (after the snapshot).
-  let schema = tableSchema(current);
-  const batches: RowBatch[] = [];
-  for (let p = 0; p < info.partitions; p++) {
-    const ps = await ctx.metadata.getPartitionState(topic, p);
-    if (ps === null) continue;
-    const from = Math.max(current?.nextOffsets.get(p) ?? ps.logStartOffset, ps.logStartOffset);
-    const batch = new RowBatch(p, schema, { columnsMax: ctx.settings.columnsMax });
-    for await (const chunk of readCommitted(ctx.metadata, ctx.objects, topic, p, from, ps.highWatermark)) {
-      for (const row of chunk.rows) {
-        const d = ctx.settings.decoder.decode(row.value);
-        // Dead letters are not table rows, in the tail as in the files.
-        if (d.ok) batch.add(row, d.fields);
-      }
-    }
-    schema = mergeSchemas(schema, batch.schema());
-    batches.push(batch);
-  }
+  // It goes into DuckDB temp tables as it is read, so the JS side holds a bounded amount of it
+  // whatever its length (DuckDB keeps the rest within its memory_limit, spilling to the scratch folder).
   const n = viewCounter++;
-  const tail = `weir_tail_${n}`;
-  const parts: string[] = [];
-  let tailRows = 0;
-  // Stage each partition's tail with the final schema (a later partition may have widened a type).
-  let first = true;
-  for (const b of batches) {
-    if (b.rowCount === 0) continue;
-    tailRows += b.rowCount;
-    const staged = await stageInDuckDB(ctx.duck, b.toArrow(), b.schema());
-    await ctx.duck.run(first ? `CREATE TEMP TABLE ${tail} AS SELECT ${staged.select} FROM ${staged.name}` : `INSERT INTO ${tail} BY NAME SELECT ${staged.select} FROM ${staged.name}`);
-    await ctx.duck.run(`DROP TABLE ${staged.name}`);
-    first = false;
-  }
-  if (!first) parts.push(`SELECT * FROM ${tail}`);
+  const tail = await stageTail(ctx, topic, info.partitions, current, n);
+  let schema = tail.schema;
+  const parts = tail.tables.map((t) => `SELECT * FROM ${t}`);
+  const tailRows = tail.rows;
 
   const parquet = dataFiles.filter((f) => f.format === 'parquet');
   if (parquet.length > 0) {
@@ -107,6 +84,7 @@ export async function defineTopicView(ctx: TableContext, topic: string): Promise
     parts.push(`SELECT * FROM read_parquet([${paths.map(literal).join(', ')}], union_by_name = true)`);
   }
   for (const f of dataFiles.filter((x) => x.format === 'arrow')) {
+    schema = mergeSchemas(schema, schemaFromJson(f.schema));
     // DuckDB reads Arrow IPC only through an extension; load these through apache-arrow instead.
     const table = tableFromIPC(await ctx.objects.get(f.key));
     const staged = await stageInDuckDB(ctx.duck, table, schemaFromJson(f.schema));
@@ -115,6 +93,7 @@ export async function defineTopicView(ctx: TableContext, topic: string): Promise
     await ctx.duck.run(`DROP TABLE ${staged.name}`);
     parts.push(`SELECT * FROM ${name}`);
   }
+  for (const f of parquet) schema = mergeSchemas(schema, schemaFromJson(f.schema));
   const union = parts.length === 0 ? null : parts.join(' UNION ALL BY NAME ');
   let present: Set<string> | null = null;
   if (union !== null) {
@@ -127,6 +106,83 @@ export async function defineTopicView(ctx: TableContext, topic: string): Promise
       : `SELECT ${castList(schema, present)} FROM (${union})`;
   await ctx.duck.run(`CREATE OR REPLACE TEMP VIEW ${ident(topic)} AS ${body}`);
   return { fileRows: dataFiles.reduce((s, f) => s + f.rowCount, 0), tailRows };
+}
+
+/** Rows of the tail staged per DuckDB table (JS decoders): bounds what JS holds at once. */
+const TAIL_BATCH_ROWS = 50_000;
+
+interface StagedTail {
+  tables: string[];
+  schema: ValueSchema;
+  rows: number;
+}
+
+async function stageTail(ctx: TableContext, topic: string, partitions: number, state: TableState | null, n: number): Promise<StagedTail> {
+  const base = tableSchema(state);
+  const ranges: { p: number; from: number; end: number }[] = [];
+  for (let p = 0; p < partitions; p++) {
+    const ps = await ctx.metadata.getPartitionState(topic, p);
+    if (ps === null) continue;
+    const from = Math.max(state?.nextOffsets.get(p) ?? ps.logStartOffset, ps.logStartOffset);
+    if (from < ps.highWatermark) ranges.push({ p, from, end: ps.highWatermark });
+  }
+  const tables: string[] = [];
+  let rows = 0;
+  if (ctx.settings.decoder.kind === 'json') {
+    // JSON: DuckDB parses the values (json-stage.ts), as compaction does.
+    const stages: JsonStage[] = [];
+    try {
+      for (const r of ranges) {
+        const stage = await JsonStage.open(ctx.duck, ctx.tempDir, r.p);
+        stages.push(stage);
+        for await (const _ of scanCommitted(ctx.metadata, ctx.objects, topic, r.p, r.from, r.end, stage.visit)) await stage.drain();
+      }
+      let grown = base;
+      for (const s of stages) grown = growSchema(grown, await s.inferSchema(), ctx.settings.columnsMax);
+      const used = new Set(base.columns.map((c) => c.name));
+      for (const s of stages) for (const c of await s.load(grown)) used.add(c);
+      const schema: ValueSchema = { columns: grown.columns.filter((c) => used.has(c.name)) };
+      for (const s of stages) {
+        const staged = await s.rowsOf(schema);
+        if (staged.rows === 0) continue;
+        const name = `weir_tail_${n}_${tables.length}`;
+        await ctx.duck.run(`CREATE TEMP TABLE ${name} AS ${staged.sql}`);
+        tables.push(name);
+        rows += staged.rows;
+      }
+      return { tables, schema, rows };
+    } finally {
+      for (const s of stages) await s.dispose();
+    }
+  }
+  // Avro / none: decoded in JS, staged every TAIL_BATCH_ROWS rows.
+  let schema = base;
+  const flush = async (batch: RowBatch): Promise<void> => {
+    if (batch.rowCount === 0) return;
+    schema = mergeSchemas(schema, batch.schema());
+    const staged = await stageInDuckDB(ctx.duck, batch.toArrow(), batch.schema());
+    const name = `weir_tail_${n}_${tables.length}`;
+    await ctx.duck.run(`CREATE TEMP TABLE ${name} AS SELECT ${staged.select} FROM ${staged.name}`);
+    await ctx.duck.run(`DROP TABLE ${staged.name}`);
+    tables.push(name);
+    rows += batch.rowCount;
+  };
+  for (const r of ranges) {
+    let batch = new RowBatch(r.p, schema, { columnsMax: ctx.settings.columnsMax });
+    for await (const chunk of readCommitted(ctx.metadata, ctx.objects, topic, r.p, r.from, r.end)) {
+      for (const row of chunk.rows) {
+        const d = ctx.settings.decoder.decode(row.value);
+        // Dead letters are not table rows, in the tail as in the files.
+        if (d.ok) batch.add(row, d.fields);
+      }
+      if (batch.rowCount >= TAIL_BATCH_ROWS) {
+        await flush(batch);
+        batch = new RowBatch(r.p, schema, { columnsMax: ctx.settings.columnsMax });
+      }
+    }
+    await flush(batch);
+  }
+  return { tables, schema, rows };
 }
 
 export async function runQuery(ctx: TableContext, sql: string, maxRows = 1_000_000): Promise<QueryResult> {

@@ -56,7 +56,7 @@ export async function openTableContext(o: ContextOptions): Promise<TableContext>
   const tempDir = await mkdtemp(join(tmpdir(), 'weir-tables-'));
   let duck: { instance: DuckDBInstance; connection: DuckDBConnection };
   try {
-    duck = await openDuckDB(o.duckdb);
+    duck = await openDuckDB({ tempDirectory: join(tempDir, 'duckdb'), ...o.duckdb });
   } catch (e) {
     await rm(tempDir, { recursive: true, force: true });
     throw e;
