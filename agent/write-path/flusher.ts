@@ -180,7 +180,12 @@ export class Flusher {
       await this.metadata.registerPendingObject(key);
       await this.objects.put(key, pieces);
       const t1 = performance.now();
-      placements.forEach((pl, i) => this.cache.put(key, pl.byteStart, pl.byteLength, groups[i]!.map((p) => p.input.records)));
+      // Mirror chunks are indexed (and so read) per run, never as a whole: cacheRuns caches them
+      // after the commit; a whole-chunk entry would never be hit and would halve the cache.
+      placements.forEach((pl, i) => {
+        const g = groups[i]!;
+        if (!g.some((p) => p.input.runs !== undefined)) this.cache.put(key, pl.byteStart, pl.byteLength, g.map((p) => p.input.records));
+      });
       await previousCommit;
       const results = await this.metadata.commitFlush(
         key,

@@ -34,8 +34,9 @@ class ConnectionPool {
 
   constructor(private readonly settings: ConnectionSettings) {}
 
-  get(hp: HostPort): Promise<KafkaConnection> {
-    const key = `${hp.host}:${hp.port}`;
+  /** `slot` > 0: a connection of its own to the same address (see SourceCluster.fetch). */
+  get(hp: HostPort, slot = 0): Promise<KafkaConnection> {
+    const key = slot === 0 ? `${hp.host}:${hp.port}` : `${hp.host}:${hp.port}#${slot}`;
     let p = this.conns.get(key);
     if (p !== undefined) {
       const cached = p;
@@ -134,18 +135,23 @@ export class SourceCluster {
     return this.meta;
   }
 
-  private async leaderConnection(brokerId: number): Promise<KafkaConnection> {
+  private async leaderConnection(brokerId: number, slot = 0): Promise<KafkaConnection> {
     const hp = this.meta?.brokers.get(brokerId);
     if (hp === undefined) throw new WeirError('unavailable', `source broker ${brokerId} is not in the metadata`);
-    return this.pool.get(hp);
+    return this.pool.get(hp, slot);
   }
 
   /**
    * One read_committed Fetch from one leader: raw record bytes per partition (subarrays of the
    * response), the aborted transactions in range, and the partition's offsets.
+   *
+   * `lane` picks a connection of its own per copy loop (lane + 1; other requests use slot 0).
+   * Responses on a connection come back in request order, so a loop whose partitions are all
+   * caught up, long-polling maxWaitMs, would otherwise hold back every other loop's answers
+   * queued behind it on a shared connection.
    */
-  async fetch(brokerId: number, wants: readonly FetchWant[], limits: { maxWaitMs: number; maxBytes: number; partitionMaxBytes: number }): Promise<FetchedPartition[]> {
-    const conn = await this.leaderConnection(brokerId);
+  async fetch(brokerId: number, wants: readonly FetchWant[], limits: { maxWaitMs: number; maxBytes: number; partitionMaxBytes: number }, lane = 0): Promise<FetchedPartition[]> {
+    const conn = await this.leaderConnection(brokerId, lane + 1);
     // v12 is the last version naming topics (v13+ uses topic ids, which we would have to map).
     const v = conn.version(Fetch, 12, 4);
     const byTopic = new Map<string, FetchWant[]>();

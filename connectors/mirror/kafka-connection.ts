@@ -6,12 +6,13 @@
  *
  * Why not kafkajs for this: the mirror must copy record batches byte for byte (CRCs, compression,
  * producer ids, timestamps), and kafkajs only hands out decoded messages (docs/decisions.md,
- * Mirror). Record bytes in decoded responses are subarrays of the response frame: no copy.
+ * Mirror). Record bytes in decoded responses are subarrays of the response frame, and records in
+ * requests are written by reference (encodeRequestGather): neither is copied in this process.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { WeirError } from '../../core/errors.js';
-import { decodeResponse, encodeRequest } from '../../core/protocol/frame.js';
+import { decodeResponse, encodeRequestGather } from '../../core/protocol/frame.js';
 import { ApiVersions, SaslAuthenticate, SaslHandshake } from '../../core/protocol/generated/index.js';
 import type { ApiSpec } from '../../core/protocol/types.js';
 import { saslSession, type SaslOptions } from './sasl.js';
@@ -106,11 +107,23 @@ export class KafkaConnection {
   request<Req, Res>(api: ApiSpec<Req, Res>, version: number, body: Req, timeoutMs = this.opts.timeoutMs): Promise<Res> {
     if (this.failure) return Promise.reject(this.failure);
     const correlationId = this.nextCorrelationId++;
-    const frame = encodeRequest(api, version, correlationId, this.opts.clientId, body);
+    // Records (a WeirMirrorWrite's megabytes) are written by reference, not copied into a frame:
+    // one vectored write of the structure and the payloads (cork/uncork makes it a writev).
+    let segments: Buffer[];
+    try {
+      segments = encodeRequestGather(api, version, correlationId, this.opts.clientId, body);
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
     return new Promise<Res>((resolve, reject) => {
       const timer = setTimeout(() => this.fail(new WeirError('unavailable', `${api.name} to ${this.address} timed out after ${timeoutMs} ms`)), timeoutMs);
       this.pending.push({ correlationId, api: api as ApiSpec, version, resolve: resolve as (b: unknown) => void, reject, timer });
-      this.socket.write(frame);
+      if (segments.length === 1) this.socket.write(segments[0]!);
+      else {
+        this.socket.cork();
+        for (const s of segments) this.socket.write(s);
+        this.socket.uncork();
+      }
     });
   }
 

@@ -151,10 +151,12 @@ export class Mirror {
 
   /** Connects, runs the first discovery and joins the workers; copying then runs until stop(). */
   async start(): Promise<void> {
+    const t0 = performance.now();
     const meta = await this.source.metadata();
     this.sourceName = this.o.sourceName ?? meta.clusterId ?? 'source';
     this.admin = this.kafka.admin();
     await this.admin.connect();
+    const tAdmin = performance.now();
     this.membership = new WorkerMembership({
       coordination: this.o.coordination,
       group: `mirror-${this.sourceName.replace(/[\s{}]/g, '_')}`,
@@ -171,7 +173,9 @@ export class Mirror {
       onError: (e) => this.o.log('warn', `coordination: ${e.message}`),
     });
     await this.discover();
+    const tDiscovered = performance.now();
     await this.membership.start();
+    this.o.log('debug', `started: source metadata and admin ${(tAdmin - t0).toFixed(0)} ms, discovery ${(tDiscovered - tAdmin).toFixed(0)} ms, joining ${(performance.now() - tDiscovered).toFixed(0)} ms`);
     this.scheduleDiscovery();
     this.scheduleGroupSync();
   }
@@ -333,11 +337,12 @@ export class Mirror {
     }
   }
 
-  private fetchFrom(broker: number, parts: PartitionProgress[]): Promise<FetchedPartition[]> {
+  private fetchFrom(broker: number, lane: number, parts: PartitionProgress[]): Promise<FetchedPartition[]> {
     return this.source.fetch(
       broker,
       parts.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.next! })),
       { maxWaitMs: this.o.fetchMaxWaitMs, maxBytes: this.o.fetchMaxBytes, partitionMaxBytes: this.o.partitionFetchMaxBytes },
+      lane,
     );
   }
 
@@ -366,7 +371,7 @@ export class Mirror {
       let fetched: FetchedPartition[];
       const fetchStarted = performance.now();
       try {
-        fetched = await (prefetch ?? this.fetchFrom(broker, ready));
+        fetched = await (prefetch ?? this.fetchFrom(broker, lane, ready));
       } catch (e) {
         prefetch = null;
         this.o.log('warn', `fetch from source broker ${broker} failed: ${(e as Error).message}`);
@@ -404,7 +409,7 @@ export class Mirror {
       for (const w of writes) w.p.next = w.next;
       const nextRound = this.partitionsLedBy(broker, lane).filter((p) => p.next !== null);
       if (!refresh && nextRound.length > 0) {
-        prefetch = this.fetchFrom(broker, nextRound);
+        prefetch = this.fetchFrom(broker, lane, nextRound);
         prefetch.catch(() => undefined); // handled when awaited
       }
       const waitedMs = performance.now() - fetchStarted;
