@@ -53,6 +53,7 @@ const syncFlags: Record<string, FlagDef> = {
   'poll-interval-ms': { type: 'int', default: 1000, min: 10, max: 600_000, description: 'how often topics are checked for new records' },
   'merge-min-files': { type: 'int', default: 8, min: 2, max: 10_000, description: 'adjacent small files merged once there are this many' },
   'retired-grace-ms': { type: 'int', default: 600_000, min: 0, max: 86_400_000, description: 'merged-away files stay readable this long for running queries' },
+  'orphan-grace-ms': { type: 'int', default: 600_000, min: 0, max: 86_400_000, description: 'files written but never committed (a killed sync) are deleted after being seen this long' },
   compression: { type: 'string', default: 'zstd', oneOf: ['zstd', 'snappy', 'gzip', 'uncompressed'], description: 'Parquet compression' },
   workers: { type: 'int', default: 1, min: 1, max: 64, description: 'range jobs run at once by this process (Redis mode)' },
   'lock-duration-ms': { type: 'int', default: 30_000, min: 1000, max: 3_600_000, description: 'Redis mode: a job whose worker died is retried after this long' },
@@ -209,6 +210,7 @@ async function sync(argv: readonly string[], f: FlagValues, topics: string[]): P
       pollIntervalMs: f['poll-interval-ms'] as number,
       mergeMinFiles: f['merge-min-files'] as number,
       retiredGraceMs: f['retired-grace-ms'] as number,
+      orphanGraceMs: f['orphan-grace-ms'] as number,
       onProgress: progressBar(showProgress),
       signal: abort.signal,
     });

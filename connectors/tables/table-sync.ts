@@ -6,6 +6,7 @@
  */
 import { WeirError, isWeirError } from '../../core/errors.js';
 import { mergeSmallFiles, purgeRetiredFiles } from './merger.js';
+import { OrphanSweeper } from './orphans.js';
 import { planRange, type PlanSettings } from './planner.js';
 import type { TableContext } from './table-context.js';
 import type { WorkQueue } from './work-queue.js';
@@ -18,6 +19,8 @@ export interface SyncSettings extends PlanSettings {
   mergeMinFiles: number;
   /** How long files replaced by a merge stay readable for queries already running. */
   retiredGraceMs: number;
+  /** How long a file written but never committed (a killed sync's) is seen as one before it is deleted. */
+  orphanGraceMs: number;
   /** Backfill progress: offsets compacted so far of the total to compact (once mode). */
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
@@ -33,8 +36,12 @@ interface PartitionPlan {
 
 export class TableSync {
   private readonly pendingSince = new Map<string, { next: number; sinceMs: number }>();
+  private readonly orphans: OrphanSweeper;
+  private lastSweepMs = -Infinity;
 
-  constructor(private readonly ctx: TableContext, private readonly queue: WorkQueue, private readonly s: SyncSettings) {}
+  constructor(private readonly ctx: TableContext, private readonly queue: WorkQueue, private readonly s: SyncSettings) {
+    this.orphans = new OrphanSweeper(ctx, s.orphanGraceMs);
+  }
 
   private async partitions(): Promise<PartitionPlan[]> {
     const out: PartitionPlan[] = [];
@@ -79,10 +86,16 @@ export class TableSync {
     return submitted;
   }
 
-  private async maintain(): Promise<void> {
+  /** Merges small files, deletes retired files past their grace, and (at most once a minute) orphans. */
+  async maintain(): Promise<void> {
+    const now = Date.now();
+    // Listing the table folder is the costly part (S3 LIST): not every poll.
+    const sweep = now - this.lastSweepMs >= Math.min(60_000, Math.max(this.s.orphanGraceMs / 2, 1000));
+    if (sweep) this.lastSweepMs = now;
     for (const topic of this.s.topics) {
       await mergeSmallFiles(this.ctx, topic, this.s);
       await purgeRetiredFiles(this.ctx, topic, this.s.retiredGraceMs, Date.now());
+      if (sweep) await this.orphans.sweep(topic, Date.now());
     }
   }
 
@@ -112,7 +125,11 @@ export class TableSync {
         return n + (s ? Math.min(p.next, s.hwm) - s.next : 0);
       }, 0);
       this.s.onProgress?.(Math.max(0, done), total);
-      if (now.every((p) => p.next >= (targets.get(`${p.topic}/${p.partition}`) ?? 0))) break;
+      if (now.every((p) => p.next >= (targets.get(`${p.topic}/${p.partition}`) ?? 0))) {
+        // A backfill ends with the same upkeep a continuous sync does between rounds.
+        await this.maintain();
+        break;
+      }
       if (this.s.signal?.aborted) return;
       const submitted = await this.round(true, targets);
       // In Redis mode the work happens in workers (maybe in other processes): wait for them.
