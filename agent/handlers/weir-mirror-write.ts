@@ -5,9 +5,11 @@
  * carry, the source cluster's, with the source's gaps kept (compaction, transaction markers,
  * DeleteRecords). Batches are stored as sent, timestamps included (LogAppendTime batches keep the
  * source's append time); each is checked for framing, magic 2 and CRC-32C, and a partition's
- * batches must come in increasing, non-overlapping offset order. A write goes into one flush
- * object with every other partition of that flush (a flusher of its own, so a flush holds either
- * producers' appends or the mirror's) and is answered once committed, with the high watermark.
+ * batches must come in increasing, non-overlapping offset order (CRC-checked once, here, on
+ * receipt; the records are then stored by reference, never copied). A request's partitions are
+ * appended together into a flusher of its own (a flush holds either producers' appends or the
+ * mirror's; many partitions per object, 250 ms / 8 MiB as for producers, a large request at once:
+ * MIRROR_FLUSH_NOW_BYTES) and answered once committed, with the high watermark.
  *
  * Commit rules (core/metadata/mirror-runs.ts): a batch at or above the high watermark is
  * appended there; a batch whose offsets are all committed already (a re-send after a lost answer)
@@ -31,14 +33,18 @@ import { scanBatches } from '../../core/records/batch.js';
 import type { AgentContext } from '../agent-context.js';
 import { ErrorCode, errorCodeOf, errorMessageOf } from '../error-codes.js';
 import { defineHandler } from '../handler.js';
-import { Flusher } from '../write-path/flusher.js';
+import { Flusher, type AppendInput } from '../write-path/flusher.js';
 
 /**
- * The mirror's flusher lingers only this long: a mirror request already carries many
- * partitions' batches (all appended in one tick), so waiting the producers' linger would only
- * add latency to a writer that has one write in flight per partition.
+ * A mirror request carrying at least this many bytes is flushed at once, with whatever else is
+ * pending; smaller ones wait for the producers' linger (--linger-ms) or flushBytes, like produce
+ * requests. A bulk copy sends requests of several MiB (a fetch's worth of several partitions):
+ * such a request amortizes an object's PUT and commit on its own, and waiting would only stall
+ * the copy. A caught-up mirror sends many small requests (its fetches return what just arrived):
+ * those are gathered, many partitions per object, so the tail costs no more PUTs and commits per
+ * second than producers do.
  */
-const MIRROR_LINGER_MS = 5;
+export const MIRROR_FLUSH_NOW_BYTES = 1024 * 1024;
 
 /** Why a mirror request is not authorized, or null. Compares digests in constant time. */
 export function mirrorTokenError(agent: AgentContext, token: string): string | null {
@@ -56,7 +62,7 @@ function mirrorFlusher(agent: AgentContext): Flusher {
   if (f === undefined) {
     f = new Flusher(agent.objects, agent.metadata, agent.cache, {
       agentId: `${agent.config.nodeId}-mirror-${Math.random().toString(16).slice(2, 10)}`,
-      lingerMs: Math.min(agent.config.lingerMs, MIRROR_LINGER_MS),
+      lingerMs: agent.config.lingerMs,
       flushBytes: agent.config.flushBytes,
       pendingBytesMax: agent.config.pendingBytesMax,
       flushesInFlightMax: agent.config.flushesInFlightMax,
@@ -141,43 +147,46 @@ export const weirMirrorWriteHandler = defineHandler({
       return { throttleTimeMs: 0, topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => failed(p.partitionIndex, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, refusal)) })) };
     }
     const flusher = mirrorFlusher(agent);
-    const topics = await Promise.all(
+    // First every check (topic lookups, CRCs), then all the request's appends in one go, so its
+    // partitions land in the same flush, and a large request is flushed without lingering.
+    const checked = await Promise.all(
       req.topics.map(async (t) => {
         const topic = await agent.topics.get(t.name).catch(() => null);
-        const partitions = await Promise.all(
-          t.partitions.map(async (p): Promise<PartitionAnswer> => {
-            if (!topic || topic.id !== t.topicId) return failed(p.partitionIndex, ErrorCode.UNKNOWN_TOPIC_ID, `no topic ${t.name} with id ${t.topicId}`);
-            if (p.partitionIndex < 0 || p.partitionIndex >= topic.partitions) return failed(p.partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
-            if (topic.mirror?.state !== 'mirroring') {
-              const why = topic.mirror === undefined ? `topic ${t.name} is not a mirror topic` : `topic ${t.name} was promoted`;
-              return failed(p.partitionIndex, ErrorCode.POLICY_VIOLATION, `${why}: mirror writes go only to topics being mirrored`);
-            }
-            if (!p.records) return failed(p.partitionIndex, ErrorCode.CORRUPT_MESSAGE, 'null record set');
-            let split: ReturnType<typeof runsOf>;
-            try {
-              split = runsOf(p.records);
-            } catch (e) {
-              return failed(p.partitionIndex, isWeirError(e, 'invalid_argument') ? ErrorCode.INVALID_RECORD : codeOf(e), errorMessageOf(e));
-            }
-            try {
-              const r = await flusher.append({
-                topic: topic.name,
-                topicId: topic.id,
-                partition: p.partitionIndex,
-                records: p.records,
-                offsetCount: split.offsetCount,
-                maxTimestamp: split.maxTimestamp,
-                runs: split.runs,
-              });
-              return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE, errorMessage: null, highWatermark: BigInt(r.highWatermark ?? -1), logStartOffset: BigInt(r.logStartOffset) };
-            } catch (e) {
-              return failed(p.partitionIndex, codeOf(e), errorMessageOf(e));
-            }
-          }),
-        );
+        const partitions = t.partitions.map((p): PartitionAnswer | { input: AppendInput } => {
+          if (!topic || topic.id !== t.topicId) return failed(p.partitionIndex, ErrorCode.UNKNOWN_TOPIC_ID, `no topic ${t.name} with id ${t.topicId}`);
+          if (p.partitionIndex < 0 || p.partitionIndex >= topic.partitions) return failed(p.partitionIndex, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+          if (topic.mirror?.state !== 'mirroring') {
+            const why = topic.mirror === undefined ? `topic ${t.name} is not a mirror topic` : `topic ${t.name} was promoted`;
+            return failed(p.partitionIndex, ErrorCode.POLICY_VIOLATION, `${why}: mirror writes go only to topics being mirrored`);
+          }
+          if (!p.records) return failed(p.partitionIndex, ErrorCode.CORRUPT_MESSAGE, 'null record set');
+          let split: ReturnType<typeof runsOf>;
+          try {
+            split = runsOf(p.records);
+          } catch (e) {
+            return failed(p.partitionIndex, isWeirError(e, 'invalid_argument') ? ErrorCode.INVALID_RECORD : codeOf(e), errorMessageOf(e));
+          }
+          return {
+            input: { topic: topic.name, topicId: topic.id, partition: p.partitionIndex, records: p.records, offsetCount: split.offsetCount, maxTimestamp: split.maxTimestamp, runs: split.runs },
+          };
+        });
         return { name: t.name, partitions };
       }),
     );
+    let bytes = 0;
+    const answers = checked.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((c): Promise<PartitionAnswer> => {
+        if (!('input' in c)) return Promise.resolve(c);
+        bytes += c.input.records.length;
+        return flusher.append(c.input).then(
+          (r) => ({ partitionIndex: c.input.partition, errorCode: ErrorCode.NONE, errorMessage: null, highWatermark: BigInt(r.highWatermark ?? -1), logStartOffset: BigInt(r.logStartOffset) }),
+          (e: unknown) => failed(c.input.partition, codeOf(e), errorMessageOf(e)),
+        );
+      }),
+    }));
+    if (bytes >= MIRROR_FLUSH_NOW_BYTES) flusher.flushNow();
+    const topics = await Promise.all(answers.map(async (t) => ({ name: t.name, partitions: await Promise.all(t.partitions) })));
     return { throttleTimeMs: 0, topics };
   },
 });

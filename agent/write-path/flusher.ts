@@ -108,6 +108,15 @@ export class Flusher {
     });
   }
 
+  /**
+   * Starts a flush of what is pending now instead of at the end of the linger (the mirror's large
+   * requests, agent/handlers/weir-mirror-write.ts). Bounds as usual: at most flushBytes per
+   * object, at most flushesInFlightMax flushes.
+   */
+  flushNow(): void {
+    if (!this.closed && this.pending.size > 0) this.requestFlush();
+  }
+
   /** Flushes everything pending now and waits until every flush has committed. */
   async close(): Promise<void> {
     this.closed = true;
