@@ -14,6 +14,9 @@
  * sides). Figures are input records per second of wall time, and the benchmark process's CPU
  * seconds for each.
  *
+ * Also measured, same run: the same loop hand-written on Weir's own client (core/client), which
+ * isolates the client choice (kafkajs vs Weir's codec) from the pipeline runtime's own cost.
+ *
  * Run: npm run bench -- pipeline-topic [--records 1000000] [--partitions 4] [--linger-ms 5]
  */
 import { filter } from 'rxjs';
@@ -74,9 +77,8 @@ async function runKafkajsLoop(bootstrap: string, n: number): Promise<{ seconds: 
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
   const consumer = kafka.consumer({
     groupId: 'bench-loop',
-    maxBytes: 64 * 1024 * 1024,
-    maxBytesPerPartition: 8 * 1024 * 1024,
-    minBytes: 1,
+    // kafkajs's own defaults (10 MiB per fetch, 1 MiB per partition): larger fetches made it
+    // slower here, its decoder copying growing buffers.
     maxWaitTimeInMs: 100,
     sessionTimeout: 30_000,
   });
@@ -126,6 +128,46 @@ async function runKafkajsLoop(bootstrap: string, n: number): Promise<{ seconds: 
   return { seconds, cpuSeconds: (c.user + c.system) / 1e6, sent };
 }
 
+/**
+ * The same loop on Weir's own client (Fetcher + batching Producer, offsets committed per round):
+ * the client choice in isolation, without the pipeline runtime around it.
+ */
+async function runWeirClientLoop(bootstrap: string, n: number, partitions: number): Promise<{ seconds: number; cpuSeconds: number; sent: number }> {
+  const client = new KafkaClient({ brokers: [bootstrap], clientId: 'bench-weir-loop' });
+  const fetcher = new Fetcher(client, { maxWaitMs: 100, partitionBytesMax: 4 * 1024 * 1024 });
+  const producer = new Producer(client, { lingerMs: 5 });
+  const positions = new Map(Array.from({ length: partitions }, (_, p) => [p, 0]));
+  let consumed = 0;
+  let sent = 0;
+  let t0 = 0;
+  let cpu0 = process.cpuUsage();
+  while (consumed < n) {
+    const got = await fetcher.fetch([...positions].map(([partition, offset]) => ({ topic: 'bench-in', partition, offset })));
+    if (t0 === 0 && got.some((f) => f.records.length > 0)) {
+      t0 = performance.now();
+      cpu0 = process.cpuUsage();
+    }
+    for (const f of got) {
+      for (const r of f.records) {
+        const e = JSON.parse(r.value!.toString()) as Event;
+        if (keep(e)) {
+          producer.append('bench-out-weir-loop', producer.partitionFor(r.key, partitions), { key: r.key, value: Buffer.from(JSON.stringify(transform(e))), timestamp: r.timestamp });
+          sent++;
+        }
+      }
+      consumed += f.records.length;
+      positions.set(f.partition, f.nextOffset);
+    }
+    await producer.flush();
+    await client.commitOffsets('bench-weir-loop', [...positions].map(([partition, offset]) => ({ topic: 'bench-in', partition, offset })));
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(cpu0);
+  await producer.close();
+  await client.close();
+  return { seconds, cpuSeconds: (c.user + c.system) / 1e6, sent };
+}
+
 async function runPipeline(bootstrap: string, n: number): Promise<{ seconds: number; cpuSeconds: number; sent: number }> {
   const p = pipeline('bench-pipeline')
     .from(fromTopic('bench-in', { key: serdes.string(), value: serdes.json<Event>() }))
@@ -169,7 +211,7 @@ async function main(): Promise<void> {
   console.log(`agent    ${agent.bootstrap} (pid ${agent.pid}), --linger-ms ${flags['linger-ms']}`);
   const client = new KafkaClient({ brokers: [agent.bootstrap], clientId: 'bench-admin' });
   try {
-    await client.createTopics(['bench-in', 'bench-out-loop', 'bench-out-pipeline'].map((name) => ({ name, partitions: flags.partitions })));
+    await client.createTopics(['bench-in', 'bench-out-loop', 'bench-out-weir-loop', 'bench-out-pipeline'].map((name) => ({ name, partitions: flags.partitions })));
     const tp = performance.now();
     const kept = await preload(client, 'bench-in', n, flags.partitions);
     console.log(`preload  ${n} records in ${fmt((performance.now() - tp) / 1000, 1)} s (${kept} pass the filter)`);
@@ -180,10 +222,14 @@ async function main(): Promise<void> {
     const loopOut = await endOffsetsSum(client, 'bench-out-loop', flags.partitions);
     console.log(`kafkajs  eachBatch loop: ${fmt(loop.seconds, 2)} s, ${fmt(n / loop.seconds / 1000, 1)} k records/s in, ${loopOut} out, bench CPU ${fmt(loop.cpuSeconds, 1)} s, agent CPU ${fmt(agentCpu1 - agentCpu0, 1)} s`);
 
+    const weirLoop = await runWeirClientLoop(agent.bootstrap, n, flags.partitions);
+    const agentCpu1b = cpuSecondsOf(agent.pid) ?? 0;
+    console.log(`weir     client loop (Fetcher + Producer): ${fmt(weirLoop.seconds, 2)} s, ${fmt(n / weirLoop.seconds / 1000, 1)} k records/s in, ${weirLoop.sent} out, bench CPU ${fmt(weirLoop.cpuSeconds, 1)} s, agent CPU ${fmt(agentCpu1b - agentCpu1, 1)} s`);
+
     const pipe = await runPipeline(agent.bootstrap, n);
     const agentCpu2 = cpuSecondsOf(agent.pid) ?? 0;
     const pipeOut = await endOffsetsSum(client, 'bench-out-pipeline', flags.partitions);
-    console.log(`pipeline weir run runtime: ${fmt(pipe.seconds, 2)} s, ${fmt(n / pipe.seconds / 1000, 1)} k records/s in, ${pipeOut} out, bench CPU ${fmt(pipe.cpuSeconds, 1)} s, agent CPU ${fmt(agentCpu2 - agentCpu1, 1)} s`);
+    console.log(`pipeline weir run runtime: ${fmt(pipe.seconds, 2)} s, ${fmt(n / pipe.seconds / 1000, 1)} k records/s in, ${pipeOut} out, bench CPU ${fmt(pipe.cpuSeconds, 1)} s, agent CPU ${fmt(agentCpu2 - agentCpu1b, 1)} s`);
 
     if (loopOut < kept || pipeOut < kept) throw new Error(`outputs short: loop ${loopOut}, pipeline ${pipeOut}, expected ${kept}`);
     // A sample of the pipeline's output must be what the loop wrote (same transform, same keys).
@@ -200,7 +246,9 @@ async function main(): Promise<void> {
       loopRecordsPerSec: Math.round(n / loop.seconds),
       pipelineRecordsPerSec: Math.round(n / pipe.seconds),
       ratio: Number(ratio.toFixed(2)),
+      weirClientLoopRecordsPerSec: Math.round(n / weirLoop.seconds),
       loopCpuSeconds: Number(loop.cpuSeconds.toFixed(2)),
+      weirClientLoopCpuSeconds: Number(weirLoop.cpuSeconds.toFixed(2)),
       pipelineCpuSeconds: Number(pipe.cpuSeconds.toFixed(2)),
     });
   } finally {

@@ -118,6 +118,7 @@ interface ActiveTask {
 type Op = { kind: 'assigned' | 'revoked' | 'lost'; leases: readonly Lease[]; done: (e?: Error) => void };
 
 const RECORD_OVERHEAD_BYTES = 64;
+const ALIGNED_PUSH_MIN_RECORDS = 16;
 
 export function taskIdOf(pipeline: string, stage: number, partition: number): string {
   return `${pipeline}/${stage}/p${partition}`;
@@ -522,21 +523,27 @@ export class PipelineWorker implements MetricsSource {
 
   private startFetch(): void {
     if (this.fetchInFlight !== null || this.bufferedBytes >= this.o.bufferBytesMax) return;
+    // Refill below half the bounds: asking for every partition the moment one record leaves its
+    // buffer would turn the fetch loop into a stream of tiny requests (agent and client CPU).
+    const lowBytes = this.o.partitionBufferBytesMax / 2;
+    const lowRecords = this.o.partitionBufferRecordsMax / 2;
     const want: { input: InputState; epoch: number; maxBytes: number }[] = [];
+    let needed = false;
     for (const t of this.tasks.values()) {
       for (const i of t.inputs) {
         const records = i.buffer.length - i.bufferAt;
         if (records >= this.o.partitionBufferRecordsMax || i.bufferBytes >= this.o.partitionBufferBytesMax) continue;
+        if (records < lowRecords && i.bufferBytes < lowBytes) needed = true;
         want.push({ input: i, epoch: i.epoch, maxBytes: Math.max(64 * 1024, this.o.partitionBufferBytesMax - i.bufferBytes) });
       }
     }
-    if (want.length === 0) return;
-    // Wait long only when nothing is buffered: otherwise the loop has work and wants data soon.
-    const anyBuffered = [...this.tasks.values()].some((t) => t.inputs.some((i) => i.bufferAt < i.buffer.length));
+    if (want.length === 0 || !needed) return;
+    // The broker answers at once when any asked partition has data, so a long poll only waits
+    // when there is nothing to read anyway.
     this.fetchInFlight = this.fetcher
       .fetch(
         want.map((w) => ({ topic: w.input.topic, partition: w.input.partition, offset: w.input.fetchOffset, maxBytes: w.maxBytes })),
-        anyBuffered ? 0 : this.o.fetchMaxWaitMs,
+        this.o.fetchMaxWaitMs,
       )
       .then((got) => this.applyFetch(want, got))
       .catch((e: Error) => {
@@ -612,6 +619,14 @@ export class PipelineWorker implements MetricsSource {
         this.stageHoldSince.delete(stage);
         continue;
       }
+      const spec = ready[0]!.t.stage;
+      if (!spec.sinks.some((s) => s.kind === 'topic' && s.internal)) {
+        // No repartition topic downstream: the stage's tasks never meet, so each input goes at
+        // its own pace, in big batches (a task's own inputs meet in its min-watermark).
+        for (const { t, i } of ready) this.pushInput(t, i, Math.min(i.buffer.length, i.bufferAt + this.o.pushBatchRecordsMax));
+        pushed = true;
+        continue;
+      }
       const starving = ready.length < inputs.length && inputs.some(({ i }) => i.bufferAt >= i.buffer.length && i.highWatermark > i.fetchOffset);
       if (starving) {
         const since = this.stageHoldSince.get(stage) ?? now;
@@ -620,13 +635,15 @@ export class PipelineWorker implements MetricsSource {
       } else {
         this.stageHoldSince.delete(stage);
       }
-      const slackMs = Math.max(1, Math.floor((ready[0]!.t.stage.source.outOfOrdernessMs ?? 0) / 2));
+      const slackMs = Math.floor((spec.source.outOfOrdernessMs ?? 0) / 2);
       // A bounded number of rounds per call keeps the loop responsive (fetches, checkpoints).
-      for (let round = 0; round < 16 && ready.length > 0; round++) {
+      for (let round = 0; round < 64 && ready.length > 0; round++) {
         ready.sort((a, b) => a.i.buffer[a.i.bufferAt]!.timestamp - b.i.buffer[b.i.bufferAt]!.timestamp);
         const { t, i } = ready[0]!;
         const limitTs = ready.length > 1 ? ready[1]!.i.buffer[ready[1]!.i.bufferAt]!.timestamp + slackMs : Infinity;
-        let end = i.bufferAt + 1;
+        // At least a few records per push: finer interleaving than that buys no correctness
+        // (producer batching interleaves tasks' records at that grain anyway) and costs a lot.
+        let end = Math.min(i.buffer.length, i.bufferAt + ALIGNED_PUSH_MIN_RECORDS);
         const max = Math.min(i.buffer.length, i.bufferAt + this.o.pushBatchRecordsMax);
         while (end < max && i.buffer[end]!.timestamp <= limitTs) end++;
         this.pushInput(t, i, end);
