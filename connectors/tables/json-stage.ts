@@ -5,8 +5,8 @@
  * Why: JSON.parse per record, a JS object per row and one DuckDB value per cell made the JS side
  * ~85% of a compaction (docs/benchmarks.md, Tables). Here the JS side only moves bytes:
  *  - each value is copied, as it is, as one line of a newline-delimited JSON file (a scratch file);
- *  - offset, timestamp and key go to a DuckDB temp table through the appender, in data chunks
- *    (two DOUBLEs and one BLOB per row; headers only once a record has some);
+ *  - row number, offset, timestamp and key go to a DuckDB temp table through the appender, in
+ *    data chunks (numbers and the key's bytes; headers only once a record has some);
  *  - DuckDB then reads the file three ways, each in C++: read_json with sample_size=-1 infers the
  *    schema from every row (never a sample: a field that appears once still becomes a column),
  *    read_json with the merged schema's explicit columns gives the typed values, and
@@ -47,7 +47,6 @@ import {
   type DuckDBAppender,
   type DuckDBConnection,
   type DuckDBType,
-  type DuckDBValue,
 } from '@duckdb/node-api';
 import type { RecordHeader } from '../../core/records/records.js';
 import { ident, literal } from './duckdb-session.js';
@@ -502,4 +501,3 @@ export function growSchema(base: ValueSchema, batch: ValueSchema, columnsMax: nu
   return mergeSchemas(base, { columns: allowed });
 }
 
-export type { DuckDBValue };
