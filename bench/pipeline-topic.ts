@@ -191,8 +191,17 @@ async function runPipeline(bootstrap: string, n: number): Promise<{ seconds: num
   }
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
+  let progress = 0;
+  let progressAt = performance.now();
   while (w.totals().recordsIn < n) {
     if (w.failed) throw w.failed;
+    const now = performance.now();
+    if (w.totals().recordsIn > progress) {
+      progress = w.totals().recordsIn;
+      progressAt = now;
+    } else if (now - progressAt > 60_000) {
+      throw new Error(`pipeline stalled at ${progress} of ${n} records: ${runner.statusLine()} tasks ${JSON.stringify(w.taskMetrics())}`);
+    }
     await new Promise((r) => setTimeout(r, 5));
   }
   await w.producer.flush();
