@@ -80,6 +80,8 @@ interface Pass {
   targetCpu?: number;
   /** Only for the mirror: spawn to the first records committed on Weir (ready + the first round). */
   firstSeconds?: number;
+  /** Only for the mirror: its process's CPU seconds until ready (node start, module loading, connecting). */
+  readyCpu?: number;
   /**
    * From the start to ready to copy, before any record is fetched: kafkajs connected and joined
    * its group (GROUP_JOIN); the mirror process started, connected to both sides, topics created
@@ -179,11 +181,15 @@ async function mirrorCopy(source: string, target: RunningAgent, topic: string, p
   let err = '';
   child.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
-    if (readySeconds === 0 && / info mirror: mirroring /.test(err)) readySeconds = (performance.now() - t0) / 1000;
+    if (readySeconds === 0 && / info mirror: mirroring /.test(err)) {
+      readySeconds = (performance.now() - t0) / 1000;
+      readyCpu = cpuSecondsOf(child.pid!) ?? 0;
+    }
   });
   if (flags['mirror-log']) for (const out of [child.stdout!, child.stderr!]) out.on('data', (d: Buffer) => appendFileSync(flags['mirror-log'], d));
   const exited = new Promise((r) => child.once('exit', r));
   let readySeconds = 0;
+  let readyCpu = 0;
   let firstSeconds: number | undefined;
   let clientCpu = 0;
   try {
@@ -201,7 +207,7 @@ async function mirrorCopy(source: string, target: RunningAgent, topic: string, p
     const seconds = (performance.now() - t0) / 1000;
     clientCpu = cpuSecondsOf(child.pid!) ?? clientCpu;
     const targetCpu = (cpuSecondsOf(target.pid) ?? 0) - targetCpu0;
-    return { seconds, clientCpu, sourceCpu: 0, targetCpu, readySeconds, firstSeconds };
+    return { seconds, clientCpu, sourceCpu: 0, targetCpu, readySeconds, firstSeconds, readyCpu };
   } finally {
     conn.close();
     child.kill('SIGTERM');
@@ -215,7 +221,8 @@ function copyRate(p: Pass, valueBytes: number): number {
 }
 
 function cpuLine(label: string, p: Pass, gib: number): string {
-  const parts = [`source agent ${fmt(p.sourceCpu / gib, 1)}`, `${label} ${fmt(p.clientCpu / gib, 1)}`];
+  const startup = p.readyCpu !== undefined ? ` (${fmt(p.readyCpu, 2)} s of it until ready)` : '';
+  const parts = [`source agent ${fmt(p.sourceCpu / gib, 1)}`, `${label} ${fmt(p.clientCpu / gib, 1)}${startup}`];
   if (p.targetCpu !== undefined) parts.push(`target agent ${fmt(p.targetCpu / gib, 1)}`);
   const total = p.sourceCpu + p.clientCpu + (p.targetCpu ?? 0);
   return `         CPU s/GiB: ${parts.join(', ')}; all ${fmt(total / gib, 1)} (${fmt(total / p.seconds, 2)} cores busy on average)`;

@@ -36,13 +36,17 @@ import { defineHandler } from '../handler.js';
 import { Flusher, type AppendInput } from '../write-path/flusher.js';
 
 /**
- * A mirror request carrying at least this many bytes is flushed at once, with whatever else is
- * pending; smaller ones wait for the producers' linger (--linger-ms) or flushBytes, like produce
- * requests. A bulk copy sends requests of several MiB (a fetch's worth of several partitions):
- * such a request amortizes an object's PUT and commit on its own, and waiting would only stall
- * the copy. A caught-up mirror sends many small requests (its fetches return what just arrived):
- * those are gathered, many partitions per object, so the tail costs no more PUTs and commits per
- * second than producers do.
+ * A mirror request carrying at least this many bytes is a bulk copy's: flushed at once, with
+ * whatever else is pending, and kept out of the log cache. Smaller ones wait for the producers'
+ * linger (--linger-ms) or flushBytes, like produce requests, and are cached.
+ * A bulk copy sends requests of several MiB (a fetch's worth of several partitions): such a
+ * request amortizes an object's PUT and commit on its own, and waiting would only stall the copy;
+ * its records are history nobody tails, and caching them would evict producers' hot tails and
+ * keep every request frame alive (each new frame then costs fresh memory: measured, most of the
+ * target agent's CPU per GiB; docs/benchmarks.md). A caught-up mirror sends many small requests
+ * (its fetches return what just arrived): those are gathered, many partitions per object, so the
+ * tail costs no more PUTs and commits per second than producers do, and cached for consumers
+ * tailing the mirror topic.
  */
 export const MIRROR_FLUSH_NOW_BYTES = 1024 * 1024;
 
@@ -174,18 +178,21 @@ export const weirMirrorWriteHandler = defineHandler({
       }),
     );
     let bytes = 0;
+    for (const t of checked) for (const c of t.partitions) if ('input' in c) bytes += c.input.records.length;
+    // A bulk copy's request: flushed at once, and kept out of the log cache (AppendInput.uncached).
+    const bulk = bytes >= MIRROR_FLUSH_NOW_BYTES;
     const answers = checked.map((t) => ({
       name: t.name,
       partitions: t.partitions.map((c): Promise<PartitionAnswer> => {
         if (!('input' in c)) return Promise.resolve(c);
-        bytes += c.input.records.length;
+        if (bulk) c.input.uncached = true;
         return flusher.append(c.input).then(
           (r) => ({ partitionIndex: c.input.partition, errorCode: ErrorCode.NONE, errorMessage: null, highWatermark: BigInt(r.highWatermark ?? -1), logStartOffset: BigInt(r.logStartOffset) }),
           (e: unknown) => failed(c.input.partition, codeOf(e), errorMessageOf(e)),
         );
       }),
     }));
-    if (bytes >= MIRROR_FLUSH_NOW_BYTES) flusher.flushNow();
+    if (bulk) flusher.flushNow();
     const topics = await Promise.all(answers.map(async (t) => ({ name: t.name, partitions: await Promise.all(t.partitions) })));
     return { throttleTimeMs: 0, topics };
   },

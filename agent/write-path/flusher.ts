@@ -36,6 +36,12 @@ export interface AppendInput {
    * flush holds either these or producers' appends.
    */
   runs?: OffsetRun[];
+  /**
+   * Mirror appends only: not put in the log cache. A mirror's bulk copy is history nobody tails;
+   * caching it would evict producers' hot tails and keep every request frame alive, so each new
+   * one is fresh memory (docs/benchmarks.md, mirror). A caught-up mirror's small writes are cached.
+   */
+  uncached?: boolean;
 }
 
 export interface AppendResult {
@@ -287,6 +293,10 @@ export class Flusher {
     let byte = chunkStart;
     for (const p of g) {
       let within = 0;
+      if (p.input.uncached === true) {
+        byte += p.input.records.length;
+        continue;
+      }
       for (const run of p.input.runs ?? []) {
         this.cache.put(key, byte + within, run.byteLength, [p.input.records.subarray(within, within + run.byteLength)]);
         within += run.byteLength;
