@@ -1,6 +1,6 @@
 /**
  * Tables: topic to Parquet in rows/s (the table connector's compaction of a real agent's log),
- * against DuckDB's own COPY of the same rows (JSON lines → Parquet) in the same run, plus
+ * against DuckDB's own COPY of the same rows (the same columns, from a DuckDB table) in the same run, plus
  * parquetjs-lite's figure; then `weir query` latency over a large table (count(*), a group-by on
  * a JSON field, a filter on time).
  *
@@ -96,20 +96,42 @@ async function main(): Promise<void> {
   }
   const oursS = (performance.now() - t0) / 1000;
 
-  // 2. Baseline: DuckDB alone, the same rows from JSON lines to Parquet, in its own instance, warmed
-  //    up, with 1 and with 2 threads; the faster counts (on a loaded 2-core box either can win).
+  // 2. Baseline: DuckDB's own COPY of the same rows, in its own instance, warmed up, with 1 and
+  //    with 2 threads; the faster counts (on a loaded 2-core box either can win).
+  //    The same rows means the same columns our files hold: partition, offset, timestamp, key,
+  //    headers, the raw value and the decoded JSON columns. They are loaded into a DuckDB table
+  //    first (not timed: the most favourable source DuckDB has, data already inside it), taken
+  //    from our own files so rows, columns and types are identical, then COPY'd to one Parquet
+  //    file with our settings (zstd, 122 880-row groups).
+  //    Until this change the baseline was `COPY (SELECT * FROM read_json(lines))`, the decoded
+  //    columns only (a file ~3x smaller); it is still measured and printed as the old baseline.
+  const state = await manifest.getTable('bench');
+  const ourFiles = (state?.files ?? []).filter((f) => f.kind === 'data').map((f) => join(dataDir, 'objects', ...f.key.split('/')));
   const out = join(ctx.tempDir, 'baseline.parquet');
+  const outOld = join(ctx.tempDir, 'baseline-old.parquet');
   let duckS = Infinity;
+  let oldS = Infinity;
   const baselineByThreads: Record<string, string> = {};
+  const copySettings = `(FORMAT parquet, COMPRESSION ${ctx.settings.compression}, ROW_GROUP_SIZE 122880)`;
   for (const threads of [1, 2]) {
     const { instance, connection } = await openDuckDB({ threads });
     try {
-      await connection.run(`COPY (SELECT * FROM read_json('${warmJsonl}', format = 'newline_delimited')) TO '${out}' (FORMAT parquet, COMPRESSION zstd)`);
+      const files = `[${ourFiles.map((f) => `'${f}'`).join(', ')}]`;
+      await connection.run(`CREATE TABLE same_rows AS SELECT * FROM read_parquet(${files}) ORDER BY partition, "offset"`);
+      const n = Number((await connection.runAndReadAll('SELECT count(*) FROM same_rows')).getRows()[0]![0]);
+      if (n !== N) throw new Error(`baseline table holds ${n} rows, expected ${N}`);
+      // Warm-up: the writer's code paths once, on a slice.
+      await connection.run(`COPY (SELECT * FROM same_rows LIMIT 5000) TO '${out}' ${copySettings}`);
       t0 = performance.now();
-      await connection.run(`COPY (SELECT * FROM read_json('${jsonl}', format = 'newline_delimited')) TO '${out}' (FORMAT parquet, COMPRESSION zstd)`);
+      await connection.run(`COPY same_rows TO '${out}' ${copySettings}`);
       const s = (performance.now() - t0) / 1000;
-      baselineByThreads[`duckdb COPY rows/s, ${threads} thread${threads > 1 ? 's' : ''}`] = fmt(N / s, 0);
+      baselineByThreads[`duckdb COPY same rows rows/s, ${threads} thread${threads > 1 ? 's' : ''}`] = fmt(N / s, 0);
       duckS = Math.min(duckS, s);
+      // The old baseline, for continuity (docs/benchmarks.md reports both).
+      await connection.run(`COPY (SELECT * FROM read_json('${warmJsonl}', format = 'newline_delimited')) TO '${outOld}' (FORMAT parquet, COMPRESSION zstd)`);
+      t0 = performance.now();
+      await connection.run(`COPY (SELECT * FROM read_json('${jsonl}', format = 'newline_delimited')) TO '${outOld}' (FORMAT parquet, COMPRESSION zstd)`);
+      oldS = Math.min(oldS, (performance.now() - t0) / 1000);
     } finally {
       connection.closeSync();
       instance.closeSync();
@@ -137,12 +159,15 @@ async function main(): Promise<void> {
   printResult({
     records: N,
     'weir topic→parquet rows/s': fmt(N / oursS, 0),
-    'duckdb COPY json→parquet rows/s (baseline, best)': fmt(N / duckS, 0),
+    'duckdb COPY same rows → parquet rows/s (baseline, best)': fmt(N / duckS, 0),
     ...baselineByThreads,
     ratio: fmt(duckS / oursS, 2),
+    'old baseline: duckdb COPY read_json(lines) → parquet, decoded columns only, rows/s (best)': fmt(N / oldS, 0),
+    'ratio vs old baseline': fmt(oldS / oursS, 2),
     'parquetjs-lite rows/s': fmt(pn / pjsS, 0),
     'weir parquet MiB': fmt(bytes / 2 ** 20, 1),
-    'duckdb parquet MiB': fmt(statSync(out).size / 2 ** 20, 1),
+    'duckdb parquet MiB (same rows)': fmt(statSync(out).size / 2 ** 20, 1),
+    'duckdb parquet MiB (old baseline)': fmt(statSync(outOld).size / 2 ** 20, 1),
   });
   await agent.stop();
 
