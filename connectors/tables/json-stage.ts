@@ -5,14 +5,15 @@
  * Why: JSON.parse per record, a JS object per row and one DuckDB value per cell made the JS side
  * ~85% of a compaction; a later version staged the values as an NDJSON scratch file that DuckDB
  * then read four times (docs/benchmarks.md, Tables). Here:
- *  - the JS side only moves bytes: offset, timestamp, key and the value's bytes (the raw value
- *    column as it is, a BLOB) go to one DuckDB temp table through the appender, a data chunk of
- *    2048 rows at a time; headers only once a record has some. No scratch file.
- *  - inference is one aggregate pass in C++: `SELECT DISTINCT json_type(v), json_keys(v),
- *    json_type(v, '$.*')` over every row (never a sample: a field that appears once still
- *    becomes a column) gives a handful of distinct (keys, types) shapes, merged in JS with
- *    table-schema.ts's lattice. The same pass finds the unparsable values (json_type fails:
- *    NULL under try()), which are read back only when there are some.
+ *  - the JS side only moves bytes: offset, timestamp and the value's bytes (the raw value column
+ *    as it is, a BLOB) go to one DuckDB temp table through the appender, a data chunk of 2048 rows
+ *    at a time; the key and headers columns appear once a record has some. No scratch file.
+ *  - inference is one aggregate pass in C++: `SELECT DISTINCT json_keys(v), json_type(v, '$.*')`
+ *    over every row (never a sample: a field that appears once still becomes a column) gives a
+ *    handful of distinct (keys, types) shapes, merged in JS with table-schema.ts's lattice. The
+ *    same pass finds the unparsable values (json_keys fails: NULL under try()), which are read
+ *    back only when there are some. (3-4x cheaper than json_structure / json_group_structure,
+ *    which build a structure per row.)
  *  - the typed columns are one `json_transform(v, '<struct of the merged schema>')` per row
  *    inside the COPY that writes the Parquet file: one parse, no intermediate table.
  *
@@ -52,9 +53,12 @@ const CHUNK_ROWS = 2048;
 const HEADERS_SQL = 'STRUCT("key" VARCHAR, "value" BLOB)[]';
 const HEADERS_TYPE = new DuckDBListType(new DuckDBStructType(['key', 'value'], [DuckDBVarCharType.instance, DuckDBBlobType.instance]));
 const NO_HEADERS = listValue([]);
-const FIXED_TYPES: DuckDBType[] = [DuckDBDoubleType.instance, DuckDBDoubleType.instance, DuckDBBlobType.instance, DuckDBBlobType.instance, DuckDBVarCharType.instance];
-/** The value's JSON text: its bytes as UTF-8, or the JS-repaired text when they are not valid UTF-8. */
-const TEXT = 'CASE WHEN fx IS NULL THEN decode(v) ELSE fx END';
+/** Staged columns every range has: o (offset), ts (timestamp ms), v (the value's bytes). */
+const FIXED_TYPES: DuckDBType[] = [DuckDBDoubleType.instance, DuckDBDoubleType.instance, DuckDBBlobType.instance];
+/** Staged columns added when first needed: k (key), fx (text of a value that is not valid UTF-8), h (headers). */
+type OptionalColumn = 'k' | 'fx' | 'h';
+const OPTIONAL_SQL: Record<OptionalColumn, string> = { k: 'BLOB', fx: 'VARCHAR', h: HEADERS_SQL };
+const OPTIONAL_TYPES: Record<OptionalColumn, DuckDBType> = { k: DuckDBBlobType.instance, fx: DuckDBVarCharType.instance, h: HEADERS_TYPE };
 
 export interface StagedDeadLetter {
   offset: number;
@@ -97,7 +101,8 @@ export class JsonStage {
   private chunk: Chunk = newChunk();
   private readonly full: Chunk[] = [];
   private appender: DuckDBAppender | null = null;
-  private hasHeaderColumn = false;
+  /** Optional columns of the staged table, in the order they were added. */
+  private readonly optional: OptionalColumn[] = [];
   private sealed = false;
   /** After inferSchema: whether some value failed to parse, and the columns this range's values fill. */
   private inferred: { refused: boolean; schema: ValueSchema } | null = null;
@@ -113,11 +118,16 @@ export class JsonStage {
 
   private constructor(private readonly conn: DuckDBConnection, readonly partition: number) {}
 
+  /** The value's JSON text: its bytes as UTF-8, or the JS-repaired text when they are not valid UTF-8. */
+  private text(): string {
+    return this.optional.includes('fx') ? 'CASE WHEN fx IS NULL THEN decode(v) ELSE fx END' : 'decode(v)';
+  }
+
   /** `_dir` is unused (no scratch file any more); kept so callers need not change. */
   static async open(conn: DuckDBConnection, _dir: string, partition: number): Promise<JsonStage> {
     const s = new JsonStage(conn, partition);
     try {
-      await conn.run(`CREATE TEMP TABLE ${s.name} (o DOUBLE, ts DOUBLE, k BLOB, v BLOB, fx VARCHAR)`);
+      await conn.run(`CREATE TEMP TABLE ${s.name} (o DOUBLE, ts DOUBLE, v BLOB)`);
       s.appender = await conn.createAppender(s.name);
     } catch (e) {
       await s.dispose();
@@ -155,41 +165,47 @@ export class JsonStage {
 
   private async appendChunk(c: Chunk): Promise<void> {
     if (c.n === 0) return;
-    if (c.headers && !this.hasHeaderColumn) {
-      // The first record with headers: the column appears now (earlier rows read an empty list).
+    // Key, repaired text and headers are columns only once some record needs them (earlier rows
+    // read NULL): a null in a data chunk costs a validity update per row in node-api, and topics
+    // without keys or headers are common.
+    const need: OptionalColumn[] = [];
+    if (!this.optional.includes('k') && c.keys.some((k) => k !== null)) need.push('k');
+    if (!this.optional.includes('fx') && c.fixed !== null) need.push('fx');
+    if (!this.optional.includes('h') && c.headers !== null) need.push('h');
+    if (need.length > 0) {
       this.appender!.closeSync();
-      await this.conn.run(`ALTER TABLE ${this.name} ADD COLUMN h ${HEADERS_SQL}`);
+      for (const col of need) await this.conn.run(`ALTER TABLE ${this.name} ADD COLUMN ${col} ${OPTIONAL_SQL[col]}`);
       this.appender = await this.conn.createAppender(this.name);
-      this.hasHeaderColumn = true;
+      this.optional.push(...need);
     }
-    const chunk = DuckDBDataChunk.create(this.hasHeaderColumn ? [...FIXED_TYPES, HEADERS_TYPE] : FIXED_TYPES, c.n);
+    const chunk = DuckDBDataChunk.create([...FIXED_TYPES, ...this.optional.map((col) => OPTIONAL_TYPES[col])], c.n);
     const vo = chunk.getColumnVector(0);
     const vt = chunk.getColumnVector(1);
-    const vk = chunk.getColumnVector(2);
-    const vv = chunk.getColumnVector(3);
-    const vf = chunk.getColumnVector(4);
+    const vv = chunk.getColumnVector(2);
     for (let i = 0; i < c.n; i++) {
       vo.setItem(i, c.offsets[i]!);
       vt.setItem(i, c.timestamps[i]!);
-      const k = c.keys[i];
-      vk.setItem(i, k == null ? null : blobValue(k));
       const v = c.values[i];
       vv.setItem(i, v == null ? null : blobValue(v));
-      vf.setItem(i, c.fixed?.[i] ?? null);
     }
     vo.flush();
     vt.flush();
-    vk.flush();
     vv.flush();
-    vf.flush();
-    if (this.hasHeaderColumn) {
-      const vh = chunk.getColumnVector(5);
+    this.optional.forEach((col, j) => {
+      const vec = chunk.getColumnVector(FIXED_TYPES.length + j);
       for (let i = 0; i < c.n; i++) {
-        const h = c.headers?.[i];
-        vh.setItem(i, h ? listValue(h.map((x) => structValue({ key: x.key, value: x.value === null ? null : blobValue(x.value) }))) : NO_HEADERS);
+        if (col === 'k') {
+          const k = c.keys[i];
+          vec.setItem(i, k == null ? null : blobValue(k));
+        } else if (col === 'fx') {
+          vec.setItem(i, c.fixed?.[i] ?? null);
+        } else {
+          const h = c.headers?.[i];
+          vec.setItem(i, h ? listValue(h.map((x) => structValue({ key: x.key, value: x.value === null ? null : blobValue(x.value) }))) : NO_HEADERS);
+        }
       }
-      vh.flush();
-    }
+      vec.flush();
+    });
     this.appender!.appendDataChunk(chunk);
   }
 
@@ -209,19 +225,23 @@ export class JsonStage {
   async inferSchema(): Promise<ValueSchema> {
     await this.seal();
     if (this.inferred !== null) return this.inferred.schema;
+    // Two parses per value (keys, then their types), a handful of distinct shapes out. A value
+    // that does not parse makes json_keys fail: NULL under try(). A value that is not an object
+    // has no keys (a top-level array's element types are ignored with them).
     const shapes = this.rows === 0
       ? []
       : ((await this.conn.runAndReadAll(
-          `SELECT DISTINCT try(json_type(t)) AS root, try(json_keys(t)) AS ks, try(json_type(t, '$.*')) AS ts FROM (SELECT ${TEXT} AS t FROM ${this.name} WHERE v IS NOT NULL)`,
-        )).getRows() as [string | null, { items: string[] } | null, { items: (string | null)[] } | null][]);
+          `SELECT DISTINCT try(json_keys(t)), try(json_type(t, '$.*')) FROM (SELECT ${this.text()} AS t FROM ${this.name} WHERE v IS NOT NULL)`,
+        )).getRows() as [{ items: string[] } | null, { items: (string | null)[] } | null][]);
     const types = new Map<string, ValueType | null>();
     let refused = false;
-    for (const [root, ks, ts] of shapes) {
-      if (root === null) {
+    for (const [ks, ts] of shapes) {
+      if (ks === null) {
         refused = true;
         continue;
       }
-      if (root !== 'OBJECT' || ks === null || ts === null) continue;
+      // No keys: {} or not an object (an array's element types are not fields).
+      if (ts === null || ks.items.length === 0) continue;
       ks.items.forEach((field, i) => {
         const t = valueTypeOf(ts.items[i] ?? 'NULL');
         types.set(field, types.has(field) ? mergeType(types.get(field)!, t) : t);
@@ -263,15 +283,15 @@ export class JsonStage {
       `${this.partition}::INTEGER AS partition`,
       `o::BIGINT AS "offset"`,
       `make_timestamptz(ts::BIGINT * 1000) AS "timestamp"`,
-      `k AS "key"`,
-      this.hasHeaderColumn ? `coalesce(h, []::${HEADERS_SQL}) AS headers` : `[]::${HEADERS_SQL} AS headers`,
+      this.optional.includes('k') ? `k AS "key"` : `NULL::BLOB AS "key"`,
+      this.optional.includes('h') ? `coalesce(h, []::${HEADERS_SQL}) AS headers` : `[]::${HEADERS_SQL} AS headers`,
       `v AS "value"`,
       ...schema.columns.map((c) => `${fields.has(c.field) ? outputCast(`struct_extract(s, ${literal(c.field)})`, c.type) : `CAST(NULL AS ${duckdbType(c.type)})`} AS ${ident(c.name)}`),
     ];
     const spec = JSON.stringify(Object.fromEntries(read.map((c) => [c.field, transformType(c.type)])));
     // Refused values would make json_transform fail: filtered out only when there are some.
-    const where = deadLetters.length > 0 ? ` WHERE v IS NULL OR try(json_type(${TEXT})) IS NOT NULL` : '';
-    const inner = `SELECT *${read.length > 0 ? `, json_transform(${TEXT}, ${literal(spec)}) AS s` : ''} FROM ${this.name}${where}`;
+    const where = deadLetters.length > 0 ? ` WHERE v IS NULL OR try(json_keys(${this.text()})) IS NOT NULL` : '';
+    const inner = `SELECT *${read.length > 0 ? `, json_transform(${this.text()}, ${literal(spec)}) AS s` : ''} FROM ${this.name}${where}`;
     const rows = this.rows - deadLetters.length;
     return {
       sql: `SELECT ${cols.join(', ')} FROM (${inner})`,
@@ -290,7 +310,7 @@ export class JsonStage {
   /** Rows whose value DuckDB's JSON parser refused, with their bytes and JSON.parse's error. */
   private async refused(): Promise<StagedDeadLetter[]> {
     const rows = (await this.conn.runAndReadAll(
-      `SELECT o, ts, k, v FROM ${this.name} WHERE v IS NOT NULL AND try(json_type(${TEXT})) IS NULL`,
+      `SELECT o, ts, ${this.optional.includes('k') ? 'k' : 'NULL::BLOB'}, v FROM ${this.name} WHERE v IS NOT NULL AND try(json_keys(${this.text()})) IS NULL`,
     )).getRows() as [number, number, { bytes: Uint8Array } | null, { bytes: Uint8Array }][];
     return rows.map(([o, ts, k, v]) => {
       const value = Buffer.from(v.bytes);
@@ -327,13 +347,13 @@ export function valueTypeOf(duck: string): ValueType | null {
   return 'string';
 }
 
-/** How json_transform reads a column of this type (bigint via HUGEINT, so a value beyond int64 reads as NULL, not an error). */
+/** How json_transform reads a column of this type (it is lenient: an integer beyond int64 reads as NULL, not an error). */
 function transformType(t: ValueType): string {
   switch (t) {
     case 'boolean':
       return 'BOOLEAN';
     case 'bigint':
-      return 'HUGEINT';
+      return 'BIGINT';
     case 'double':
       return 'DOUBLE';
     case 'string':
@@ -345,8 +365,6 @@ function transformType(t: ValueType): string {
 
 function outputCast(expr: string, t: ValueType): string {
   switch (t) {
-    case 'bigint':
-      return `TRY_CAST(${expr} AS BIGINT)`;
     case 'json':
       return `CAST(${expr} AS VARCHAR)`;
     default:

@@ -29,7 +29,15 @@ export interface RangeJob {
 }
 
 export type RangeOutcome =
-  | { committed: true; rows: number; deadLetters: number; sizeBytes: number; storedBytes: number }
+  | {
+      committed: true;
+      rows: number;
+      deadLetters: number;
+      sizeBytes: number;
+      storedBytes: number;
+      /** Where the time went (JSON path only), for the bench's breakdown: phase → ms. */
+      phasesMs?: Record<string, number>;
+    }
   /** Another writer committed this partition first (or the topic was re-created): nothing of ours is in the table. */
   | { committed: false; reason: string };
 
@@ -99,23 +107,35 @@ interface WrittenData {
  */
 async function compactJsonRange(ctx: TableContext, job: RangeJob, base: ValueSchema, onRows?: (rows: number) => void): Promise<RangeOutcome> {
   const { topic, partition, fromOffset, endOffset } = job;
+  const phasesMs: Record<string, number> = {};
+  let mark = performance.now();
+  const lap = (phase: string): void => {
+    const now = performance.now();
+    phasesMs[phase] = (phasesMs[phase] ?? 0) + now - mark;
+    mark = now;
+  };
   const stage = await JsonStage.open(ctx.duck, ctx.tempDir, partition);
   try {
     let storedBytes = 0;
     let covered = fromOffset;
     for await (const p of scanCommitted(ctx.metadata, ctx.objects, topic, partition, fromOffset, endOffset, stage.visit)) {
+      lap('read+scan');
       await stage.drain();
+      lap('append');
       storedBytes += p.storedBytes;
       covered = p.nextOffset;
       onRows?.(p.rows);
     }
     if (covered < endOffset) return { committed: false, reason: `log ended at ${covered}, before ${endOffset}` };
+    await stage.seal();
+    lap('append');
     const grown = growSchema(base, await stage.inferSchema(), ctx.settings.columnsMax);
     const used = await stage.load(grown);
     // A new column no row filled (a field only ever null) is left out; the table's columns stay.
     const baseNames = new Set(base.columns.map((c) => c.name));
     const schema: ValueSchema = { columns: grown.columns.filter((c) => baseNames.has(c.name) || used.has(c.name)) };
     const staged = await stage.rowsOf(schema);
+    lap('infer');
     const dead = [...stage.deadLetters, ...staged.deadLetters].sort((a, b) => a.offset - b.offset).map((d) => deadLetterLine(partition, d, d.error));
     let data: WrittenData | null = null;
     if (staged.rows > 0) {
@@ -128,15 +148,21 @@ async function compactJsonRange(ctx: TableContext, job: RangeJob, base: ValueSch
         write: async () => {
           const path = join(ctx.tempDir, `${process.pid}-${fileCounter++}.parquet`);
           try {
+            // One statement: json_transform parses each value once, straight into the Parquet writer.
             await ctx.duck.run(`COPY (${staged.sql}) TO ${literal(path)} (FORMAT parquet, COMPRESSION ${ctx.settings.compression}, ROW_GROUP_SIZE 122880)`);
-            return await readFile(path);
+            lap('copy');
+            const body = await readFile(path);
+            lap('read file');
+            return body;
           } finally {
             await rm(path, { force: true });
           }
         },
       };
     }
-    return await commitRange(ctx, job, data, dead, storedBytes);
+    const outcome = await commitRange(ctx, job, data, dead, storedBytes);
+    lap('put+commit');
+    return outcome.committed ? { ...outcome, phasesMs } : outcome;
   } finally {
     await stage.dispose();
   }
