@@ -27,7 +27,7 @@ import { produce } from './lib/clients.js';
 import { cpuSecondsOf } from './lib/process.js';
 import { findProfile, formatProfile, makeProfileDir, summarizeProfile } from './lib/profile.js';
 import { MiB, fmt, parseBenchFlags, printHeader, printResult } from './lib/report.js';
-import { KafkaConnection } from '../connectors/mirror/kafka-connection.js';
+import { FramePool, KafkaConnection } from '../connectors/mirror/kafka-connection.js';
 import { SourceCluster, type FetchWant } from '../connectors/mirror/clusters.js';
 import { filterFetched } from '../connectors/mirror/record-filter.js';
 import { ListOffsets } from '../core/protocol/generated/index.js';
@@ -129,7 +129,8 @@ async function rawFetch(bootstrap: string, topic: string, partitions: number, of
   const [host, port] = bootstrap.split(':');
   const cpu0 = ownCpuSeconds();
   const t0 = performance.now();
-  const source = new SourceCluster([{ host: host!, port: Number(port) }], { clientId: 'bench-raw-fetch', timeoutMs: 30_000, responseBytesMax: 32 * MiB });
+  // As the mirror reads: frames assembled in reused buffers, handed back once processed.
+  const source = new SourceCluster([{ host: host!, port: Number(port) }], { clientId: 'bench-raw-fetch', timeoutMs: 30_000, responseBytesMax: 32 * MiB, framePool: new FramePool(8 * 17 * MiB) });
   try {
     const meta = await source.metadata();
     const leaders = meta.topics.get(topic)?.leaders ?? [];
@@ -147,7 +148,7 @@ async function rawFetch(bootstrap: string, topic: string, partitions: number, of
             const wants: FetchWant[] = mine.filter((p) => ends[p] < 0 || next[p]! < ends[p]!).map((p) => ({ topic, partition: p, offset: next[p]! }));
             if (wants.length === 0 || copied >= offsetsTotal) return;
             const fetched = await source.fetch(leaders[wants[0]!.partition]!, wants, { maxWaitMs: 500, maxBytes: 16 * MiB, partitionMaxBytes: 4 * MiB }, lane);
-            for (const f of fetched) {
+            for (const f of fetched.partitions) {
               if (f.errorCode !== 0) throw new Error(`raw fetch of ${f.topic}-${f.partition}: error ${f.errorCode}`);
               ends[f.partition] = f.lastStableOffset;
               if (f.records === null || f.records.length === 0) continue;
@@ -155,6 +156,7 @@ async function rawFetch(bootstrap: string, topic: string, partitions: number, of
               copied += r.nextOffset - next[f.partition]!;
               next[f.partition] = r.nextOffset;
             }
+            fetched.release();
           }
         })(),
       );

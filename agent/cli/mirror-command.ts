@@ -363,7 +363,7 @@ async function status(target: HostPort, token: string, source: SourceSettings, f
 async function oldestPendingAgeMs(src: SourceCluster, leader: number, topic: string, partition: number, offset: number): Promise<number | null> {
   if (leader < 0 || offset < 0) return null;
   try {
-    const [f] = await src.fetch(leader, [{ topic, partition, offset }], { maxWaitMs: 0, maxBytes: MiB, partitionMaxBytes: MiB });
+    const [f] = (await src.fetch(leader, [{ topic, partition, offset }], { maxWaitMs: 0, maxBytes: MiB, partitionMaxBytes: MiB })).partitions;
     const rec = f?.records;
     if (!rec || rec.length < 61) return null;
     // The batch's first timestamp (baseTimestamp, at byte 27): the oldest record not yet copied.

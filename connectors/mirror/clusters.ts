@@ -93,6 +93,16 @@ export interface FetchedPartition {
   records: Buffer | null;
 }
 
+/**
+ * A Fetch's partitions; their records are views of the response frame. `release` hands the frame
+ * back to the connection settings' framePool once nothing refers to those bytes any more (the
+ * writes that carried them answered); never calling it is safe.
+ */
+export interface FetchResult {
+  partitions: FetchedPartition[];
+  release: () => void;
+}
+
 export class SourceCluster {
   private readonly pool: ConnectionPool;
   private meta: SourceMetadata | null = null;
@@ -150,7 +160,7 @@ export class SourceCluster {
    * caught up, long-polling maxWaitMs, would otherwise hold back every other loop's answers
    * queued behind it on a shared connection.
    */
-  async fetch(brokerId: number, wants: readonly FetchWant[], limits: { maxWaitMs: number; maxBytes: number; partitionMaxBytes: number }, lane = 0): Promise<FetchedPartition[]> {
+  async fetch(brokerId: number, wants: readonly FetchWant[], limits: { maxWaitMs: number; maxBytes: number; partitionMaxBytes: number }, lane = 0): Promise<FetchResult> {
     const conn = await this.leaderConnection(brokerId, lane + 1);
     // v12 is the last version naming topics (v13+ uses topic ids, which we would have to map).
     const v = conn.version(Fetch, 12, 4);
@@ -160,7 +170,7 @@ export class SourceCluster {
       if (!list) byTopic.set(w.topic, (list = []));
       list.push(w);
     }
-    const res = await conn.request(
+    const { body: res, release } = await conn.requestFrame(
       Fetch,
       v,
       {
@@ -191,7 +201,10 @@ export class SourceCluster {
       },
       limits.maxWaitMs + 30_000,
     );
-    if (res.errorCode) throw new WeirError('unavailable', `Fetch from source broker ${brokerId} failed with error ${res.errorCode}`);
+    if (res.errorCode) {
+      release();
+      throw new WeirError('unavailable', `Fetch from source broker ${brokerId} failed with error ${res.errorCode}`);
+    }
     const asked = new Map(wants.map((w) => [`${w.topic}\u0000${w.partition}`, w.offset]));
     const out: FetchedPartition[] = [];
     for (const t of res.responses ?? []) {
@@ -212,7 +225,7 @@ export class SourceCluster {
         });
       }
     }
-    return out;
+    return { partitions: out, release };
   }
 
   /** ListOffsets from the leaders: -2n earliest, -1n latest (read_committed: the last stable offset). */

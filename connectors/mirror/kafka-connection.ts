@@ -27,10 +27,66 @@ export interface KafkaConnectionOptions {
   sasl?: SaslOptions | null;
   /** Largest response frame accepted; a bigger one closes the connection (bound on memory). */
   responseBytesMax: number;
+  /** Reused buffers for large frames answering requestFrame (none: each is a fresh allocation). */
+  framePool?: FramePool;
+}
+
+const noRelease = (): void => undefined;
+
+/**
+ * Buffers for large response frames, handed back by their users and reused. On this kind of VM
+ * a fresh multi-megabyte allocation costs far more than filling it (page faults): measured in
+ * bench/mirror.ts --profile, assembling fresh fetch frames was a quarter of the mirror's CPU.
+ * Holds at most freeBytesMax of free buffers (more are left to the garbage collector); buffers
+ * in use are their users' (the mirror bounds those by its loops and fetch sizes).
+ */
+export class FramePool {
+  private free: Buffer[] = [];
+  private freeBytes = 0;
+  /** Frames smaller than this are allocated as usual. */
+  readonly minBytes = 1024 * 1024;
+
+  constructor(private readonly freeBytesMax: number) {}
+
+  /** A buffer of exactly `size` bytes (a view of a pooled one), and how to hand it back (once). */
+  take(size: number): { frame: Buffer; release: () => void } {
+    // Best fit among the free buffers no more than twice as large; else a new one, rounded up
+    // to whole MiB so that buffers fit frames of slightly different sizes later.
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const b = this.free[i]!;
+      if (b.length >= size && b.length <= 2 * size && (best < 0 || b.length < this.free[best]!.length)) best = i;
+    }
+    let whole: Buffer;
+    if (best >= 0) {
+      whole = this.free[best]!;
+      this.free.splice(best, 1);
+      this.freeBytes -= whole.length;
+    } else {
+      whole = Buffer.allocUnsafeSlow(Math.ceil(size / this.minBytes) * this.minBytes);
+    }
+    let released = false;
+    return {
+      frame: whole.subarray(0, size),
+      release: () => {
+        if (released) return;
+        released = true;
+        if (this.freeBytes + whole.length > this.freeBytesMax) return;
+        this.free.push(whole);
+        this.freeBytes += whole.length;
+      },
+    };
+  }
+
+  get freeBuffers(): number {
+    return this.free.length;
+  }
 }
 
 interface Pending {
   correlationId: number;
+  /** Resolve with { body, release } (requestFrame) rather than the body alone. */
+  withFrame: boolean;
   api: ApiSpec;
   version: number;
   resolve: (body: unknown) => void;
@@ -105,6 +161,21 @@ export class KafkaConnection {
   }
 
   request<Req, Res>(api: ApiSpec<Req, Res>, version: number, body: Req, timeoutMs = this.opts.timeoutMs): Promise<Res> {
+    return this.send(api, version, body, timeoutMs, false) as Promise<Res>;
+  }
+
+  /**
+   * As request, for answers whose records the caller holds on to for a while (the mirror's
+   * fetches, until written): a large frame that spans TCP chunks is assembled in a buffer from
+   * opts.framePool, and `release` hands it back. Call release only once nothing refers to the
+   * body's bytes any more (nor to subarrays of them: a socket write queue included); not calling
+   * it is safe, the buffer is then garbage collected.
+   */
+  requestFrame<Req, Res>(api: ApiSpec<Req, Res>, version: number, body: Req, timeoutMs = this.opts.timeoutMs): Promise<{ body: Res; release: () => void }> {
+    return this.send(api, version, body, timeoutMs, true) as Promise<{ body: Res; release: () => void }>;
+  }
+
+  private send<Req>(api: ApiSpec<Req, unknown>, version: number, body: Req, timeoutMs: number, withFrame: boolean): Promise<unknown> {
     if (this.failure) return Promise.reject(this.failure);
     const correlationId = this.nextCorrelationId++;
     // Records (a WeirMirrorWrite's megabytes) are written by reference, not copied into a frame:
@@ -115,9 +186,9 @@ export class KafkaConnection {
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
-    return new Promise<Res>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => this.fail(new WeirError('unavailable', `${api.name} to ${this.address} timed out after ${timeoutMs} ms`)), timeoutMs);
-      this.pending.push({ correlationId, api: api as ApiSpec, version, resolve: resolve as (b: unknown) => void, reject, timer });
+      this.pending.push({ correlationId, withFrame, api: api as ApiSpec, version, resolve, reject, timer });
       if (segments.length === 1) this.socket.write(segments[0]!);
       else {
         this.socket.cork();
@@ -155,28 +226,59 @@ export class KafkaConnection {
     this.chunks.push(chunk);
     this.chunkBytes += chunk.length;
     while (this.chunkBytes >= 4) {
-      const head = this.chunks[0]!.length >= 4 ? this.chunks[0]! : Buffer.concat(this.chunks);
-      const size = head.readInt32BE(0);
+      const first = this.chunks[0]!;
+      const size = first.length >= 4 ? first.readInt32BE(0) : Buffer.concat(this.chunks, Math.min(this.chunkBytes, 8)).readInt32BE(0);
       if (size < 0 || size > this.opts.responseBytesMax) {
         return this.fail(new WeirError('too_large', `response of ${size} bytes from ${this.address} exceeds ${this.opts.responseBytesMax}`));
       }
       if (this.chunkBytes < 4 + size) return;
-      // One copy only when the frame spans TCP chunks; records are then subarrays of it.
-      const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.chunkBytes);
-      const frame = all.subarray(4, 4 + size);
-      const rest = all.subarray(4 + size);
-      this.chunks = rest.length > 0 ? [rest] : [];
-      this.chunkBytes = rest.length;
       const p = this.pending.shift();
       if (p === undefined) return this.fail(new WeirError('corrupt', `unexpected response from ${this.address}`));
       clearTimeout(p.timer);
+      let frame: Buffer;
+      let release = noRelease;
+      const pool = p.withFrame ? this.opts.framePool : undefined;
+      if (first.length >= 4 + size) {
+        // The whole frame in one chunk: records are subarrays of it, no copy.
+        frame = first.subarray(4, 4 + size);
+        this.consume(4 + size, null);
+      } else if (pool !== undefined && size >= pool.minBytes) {
+        // Spanning chunks, for a caller that hands the frame back: one copy into a reused buffer
+        // (fresh multi-megabyte allocations are what costs here, not the copy).
+        const lease = pool.take(size);
+        frame = lease.frame;
+        release = lease.release;
+        this.consume(4, null);
+        this.consume(size, frame);
+      } else {
+        // One copy of this frame's bytes only; what follows stays in its chunks.
+        frame = Buffer.allocUnsafe(size);
+        this.consume(4, null);
+        this.consume(size, frame);
+      }
       try {
         const { correlationId, body } = decodeResponse(p.api, p.version, frame);
         if (correlationId !== p.correlationId) throw new WeirError('corrupt', `response out of order from ${this.address}`);
-        p.resolve(body);
+        p.resolve(p.withFrame ? { body, release } : body);
       } catch (e) {
+        release();
         p.reject(e instanceof Error ? e : new Error(String(e)));
       }
+    }
+  }
+
+  /** Takes n buffered bytes off the front, copying them into `into` (from its start) if given. */
+  private consume(n: number, into: Buffer | null): void {
+    this.chunkBytes -= n;
+    let at = 0;
+    while (n > 0) {
+      const c = this.chunks[0]!;
+      const k = Math.min(n, c.length);
+      if (into !== null) c.copy(into, at, 0, k);
+      at += k;
+      n -= k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
     }
   }
 

@@ -24,7 +24,8 @@ import { Kafka, logLevel as kafkajsLogLevel, type Admin, type SASLOptions } from
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { Coordination, Lease } from '../../core/coordination/coordination.js';
 import { WorkerMembership } from '../../core/coordination/membership.js';
-import { SourceCluster, WeirTarget, type FetchedPartition, type HostPort, type MirrorTopicSpec } from './clusters.js';
+import { SourceCluster, WeirTarget, type FetchResult, type HostPort, type MirrorTopicSpec } from './clusters.js';
+import { FramePool } from './kafka-connection.js';
 import { filterFetched } from './record-filter.js';
 import type { SaslOptions } from './sasl.js';
 
@@ -137,6 +138,9 @@ export class Mirror {
       tls: o.sourceTls,
       sasl: o.sourceSasl,
       responseBytesMax: o.fetchMaxBytes + 16 * 1024 * 1024,
+      // Each loop holds at most two fetch frames (one being written, one prefetched): keeping
+      // that many free for reuse costs no memory the loops would not use anyway.
+      framePool: new FramePool(2 * this.lanes * (o.fetchMaxBytes + 1024 * 1024)),
     });
     this.target = new WeirTarget(o.target, o.token, { clientId: 'weir-mirror', timeoutMs, responseBytesMax: 64 * 1024 * 1024 });
     this.kafka = new Kafka({
@@ -337,7 +341,7 @@ export class Mirror {
     }
   }
 
-  private fetchFrom(broker: number, lane: number, parts: PartitionProgress[]): Promise<FetchedPartition[]> {
+  private fetchFrom(broker: number, lane: number, parts: PartitionProgress[]): Promise<FetchResult> {
     return this.source.fetch(
       broker,
       parts.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.next! })),
@@ -347,7 +351,7 @@ export class Mirror {
   }
 
   private async brokerLoop(broker: number, lane: number): Promise<void> {
-    let prefetch: Promise<FetchedPartition[]> | null = null;
+    let prefetch: Promise<FetchResult> | null = null;
     let backoffMs = 0;
     while (!this.stopped) {
       if (backoffMs > 0) {
@@ -368,10 +372,10 @@ export class Mirror {
         backoffMs = 500;
         continue;
       }
-      let fetched: FetchedPartition[];
+      let result: FetchResult;
       const fetchStarted = performance.now();
       try {
-        fetched = await (prefetch ?? this.fetchFrom(broker, lane, ready));
+        result = await (prefetch ?? this.fetchFrom(broker, lane, ready));
       } catch (e) {
         prefetch = null;
         this.o.log('warn', `fetch from source broker ${broker} failed: ${(e as Error).message}`);
@@ -382,6 +386,7 @@ export class Mirror {
       }
       prefetch = null;
       backoffMs = 0;
+      const fetched = result.partitions;
       const writes: { p: PartitionProgress; records: Buffer; next: number; bytes: number }[] = [];
       let refresh = false;
       for (const f of fetched) {
@@ -415,8 +420,12 @@ export class Mirror {
       const waitedMs = performance.now() - fetchStarted;
       if (writes.length > 0) {
         const writeStarted = performance.now();
-        await this.writeAll(writes);
+        // The frame is reused only once the writes referring to it were answered; after a failed
+        // write the socket may still hold them, so it is left to the garbage collector.
+        if (await this.writeAll(writes)) result.release();
         this.o.log('debug', `broker ${broker}: waited ${waitedMs.toFixed(0)} ms for the fetch, wrote ${writes.reduce((n, w) => n + w.bytes, 0)} bytes of ${writes.length} partitions in ${(performance.now() - writeStarted).toFixed(0)} ms`);
+      } else {
+        result.release();
       }
       if (refresh) {
         await this.refreshLeaders();
@@ -429,7 +438,8 @@ export class Mirror {
     await prefetch?.catch(() => undefined);
   }
 
-  private async writeAll(writes: { p: PartitionProgress; records: Buffer; next: number; bytes: number }[]): Promise<void> {
+  /** Writes one round; false if the request failed as a whole (no answer). */
+  private async writeAll(writes: { p: PartitionProgress; records: Buffer; next: number; bytes: number }[]): Promise<boolean> {
     const topicIds = writes.map((w) => this.topicsOnWeir.get(w.p.topic)?.topicId);
     let outcomes;
     try {
@@ -438,7 +448,7 @@ export class Mirror {
       this.o.log('warn', `write to Weir failed: ${(e as Error).message}; resuming from Weir's high watermarks`);
       for (const w of writes) w.p.next = null;
       await sleep(500);
-      return;
+      return false;
     }
     const byKey = new Map(outcomes.map((o) => [`${o.topic}:${o.partition}`, o]));
     for (const w of writes) {
@@ -460,6 +470,7 @@ export class Mirror {
       }
       w.p.next = null;
     }
+    return true;
   }
 
   /** The fetch offset is outside the source's log: deleted records are skipped (a gap), a truncated source stops the partition. */
