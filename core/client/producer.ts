@@ -86,6 +86,7 @@ const RECORD_OVERHEAD_BYTES = 24;
 export class Producer {
   private readonly o: Required<ProducerOptions>;
   private readonly partitions = new Map<string, PartitionState>();
+  private readonly byTopic = new Map<string, PartitionState[]>();
   private readonly outstanding = new Set<Batch>();
   private bufferedBytes = 0;
   private lingerTimer: NodeJS.Timeout | null = null;
@@ -189,11 +190,14 @@ export class Producer {
   }
 
   private state(topic: string, partition: number): PartitionState {
-    const k = `${topic}\u0000${partition}`;
-    let p = this.partitions.get(k);
+    // Per record on the append path: an array per topic, no key string built each time.
+    let byPartition = this.byTopic.get(topic);
+    if (byPartition === undefined) this.byTopic.set(topic, (byPartition = []));
+    let p = byPartition[partition];
     if (p === undefined) {
       p = { topic, partition, open: null, queue: [], inFlight: 0, nextOrder: 0, nextSequence: 0 };
-      this.partitions.set(k, p);
+      byPartition[partition] = p;
+      this.partitions.set(`${topic}\u0000${partition}`, p);
     }
     return p;
   }

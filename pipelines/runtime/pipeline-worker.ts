@@ -574,14 +574,15 @@ export class PipelineWorker implements MetricsSource {
         continue;
       }
       if (f.records.length > 0) {
-        if (i.bufferAt > 0) {
-          i.buffer = i.buffer.slice(i.bufferAt);
-          i.bufferAt = 0;
-        }
         let bytes = 0;
-        for (const r of f.records) {
-          i.buffer.push(r);
-          bytes += (r.key?.length ?? 0) + (r.value?.length ?? 0) + RECORD_OVERHEAD_BYTES;
+        for (const r of f.records) bytes += (r.key?.length ?? 0) + (r.value?.length ?? 0) + RECORD_OVERHEAD_BYTES;
+        if (i.bufferAt >= i.buffer.length) {
+          // Drained: take the fetched array as it is instead of copying it record by record.
+          i.buffer = f.records;
+          i.bufferAt = 0;
+        } else {
+          i.buffer = i.buffer.slice(i.bufferAt).concat(f.records);
+          i.bufferAt = 0;
         }
         i.bufferBytes += bytes;
         this.bufferedBytes += bytes;

@@ -33,7 +33,7 @@ after(async () => {
 describe('pipelines: crash and restart', () => {
   it('kill -9 mid-run, restart: window results equal the uninterrupted ones, duplicates identical, none lost', async () => {
     await client.createTopics([{ name: 'lines', partitions: 2 }]);
-    const lines = wordCountLines(2, 40_000, 150);
+    const lines = wordCountLines(2, 25_000, 150);
     await produce(client, 'lines', [...lines, ...closingLines(2)]);
     const expected = expectedCounts(lines, WINDOW_MS);
 
