@@ -37,7 +37,7 @@ import { WorkerMembership } from '../../core/coordination/membership.js';
 import { WeirError } from '../../core/errors.js';
 import type { KafkaRecord } from '../../core/records/records.js';
 import type { ObjectStore } from '../../core/storage/object-store.js';
-import type { CreateTask, PipelineSpec, Rec, RecHeaders, SinkSpec, SinkWriter, SourceSpec, StageSpec, TableView, Task } from '../core/contracts.js';
+import { WATERMARK_HEADER, type CreateTask, type PipelineSpec, type Rec, type RecHeaders, type SinkSpec, type SinkWriter, type SourceSpec, type StageSpec, type TableView, type Task } from '../core/contracts.js';
 import { serdesFor } from '../define/source.js';
 import { createTask as defaultCreateTask } from '../task/task.js';
 import { CheckpointStore, type InputOffset } from './checkpoint-store.js';
@@ -67,6 +67,11 @@ export interface PipelineWorkerOptions {
   fetchMaxWaitMs?: number;
   /** How often tasks get tick() for processing-time work (default 200). */
   tickIntervalMs?: number;
+  /**
+   * At most one watermark mark per repartition sink per this interval (default 200, Flink's
+   * autoWatermarkInterval); the newest watermark in between is written at the next chance.
+   */
+  watermarkIntervalMs?: number;
   heartbeatIntervalMs?: number;
   leaseTtlMs?: number;
   producer?: ProducerOptions;
@@ -108,6 +113,8 @@ interface ActiveTask {
   /** Highest sequence applied per upstream task (repartition inputs); checkpointed. */
   upstreamSeen: Map<string, number>;
   duplicatesSkipped: number;
+  /** Watermark marks read from repartition inputs (not counted as records in). */
+  marksIn: number;
   sequence: number;
   recordsIn: number;
   lastCheckpointDurationMs: number | null;
@@ -376,7 +383,11 @@ export class PipelineWorker implements MetricsSource {
       const now = this.clock();
       if (now - this.lastTickMs >= this.o.tickIntervalMs) {
         this.lastTickMs = now;
-        for (const t of this.tasks.values()) t.task.tick(now);
+        for (const t of this.tasks.values()) {
+          t.task.tick(now);
+          // A mark held back by the interval goes out now, even if the watermark stopped moving.
+          for (const s of t.internalSinks.values()) s.writePendingMark(false);
+        }
       }
       if (now - this.lastCheckpointMs >= this.o.checkpointIntervalMs) {
         await this.checkpoint([...this.tasks.values()]);
@@ -440,7 +451,8 @@ export class PipelineWorker implements MetricsSource {
 
   private async sinkFor(spec: SinkSpec, taskId: string): Promise<SinkWriter> {
     if (spec.kind === 'custom') return spec.create({ taskId });
-    return new TopicSink(spec, this.producer, await this.client.partitionCount(spec.topic), spec.internal ? taskId : null);
+    const internal = spec.internal === true;
+    return new TopicSink(spec, this.producer, await this.client.partitionCount(spec.topic), internal ? taskId : null, this.o.watermarkIntervalMs ?? 200, this.clock);
   }
 
   private async tableFor(name: string, stage: StageSpec): Promise<TableView> {
@@ -473,7 +485,9 @@ export class PipelineWorker implements MetricsSource {
     const tables = new Map<string, TableView>();
     for (const t of stage.tables) tables.set(t.name, await this.tableFor(t.name, stage));
     const inputs = stage.source.topics.map((topic) => ({ topic, partition }));
-    const task = this.createTask({ pipeline: this.o.pipeline.name, stage, partition, inputs, sinks, sideSinks, tables, clock: this.clock });
+    // stageTasks: the task broadcasts its watermark through the repartition sink (writeWatermark).
+    const stageTasks = this.stageCounts[stageIndex]!;
+    const task = this.createTask({ pipeline: this.o.pipeline.name, stage, partition, inputs, sinks, sideSinks, tables, clock: this.clock, stageTasks });
     task.errors.subscribe((e) => this.fail(new WeirError('internal', `task ${taskId}: ${e.message}`, { cause: e, retriable: false })));
     const group = stage.source.group ?? this.o.pipeline.name;
     let offsets: Map<string, number>;
@@ -502,6 +516,7 @@ export class PipelineWorker implements MetricsSource {
       internalSinks,
       upstreamSeen: new Map(Object.entries(manifest?.upstreamSeen ?? {})),
       duplicatesSkipped: 0,
+      marksIn: 0,
       sequence: manifest !== null && manifest.token === lease.token ? manifest.sequence + 1 : 0,
       recordsIn: 0,
       lastCheckpointDurationMs: null,
@@ -660,6 +675,7 @@ export class PipelineWorker implements MetricsSource {
   }
 
   private pushInput(t: ActiveTask, i: InputState, end: number): void {
+    const marksBefore = t.marksIn;
     const recs = this.decode(t, i, end);
     let bytes = 0;
     for (let k = i.bufferAt; k < end; k++) {
@@ -675,7 +691,7 @@ export class PipelineWorker implements MetricsSource {
       i.bufferAt = 0;
     }
     if (recs.length > 0) t.task.push(recs);
-    t.recordsIn += recs.length;
+    t.recordsIn += recs.length - (t.marksIn - marksBefore);
     i.nextOffset = lastOffset + 1;
   }
 
@@ -687,6 +703,13 @@ export class PipelineWorker implements MetricsSource {
     for (let k = i.bufferAt; k < end; k++) {
       const r = i.buffer[k]!;
       let headers: RecHeaders = EMPTY_HEADERS;
+      if (i.internal && r.key === null && r.value === null && r.headers.length === 1 && r.headers[0]!.key === WATERMARK_HEADER) {
+        // A watermark mark from an upstream task: the task consumes it (never the operators), so
+        // no serdes and no eventTime; it carries no sequence number (marks are idempotent).
+        out.push({ key: null, value: null, timestamp: r.timestamp, headers: { [WATERMARK_HEADER]: r.headers[0]!.value }, topic: i.topic, partition: i.partition, offset: Number(r.offset) });
+        t.marksIn++;
+        continue;
+      }
       if (r.headers.length > 0) {
         const h: Record<string, Buffer | null> = {};
         let upstream: string | null = null;
@@ -730,6 +753,8 @@ export class PipelineWorker implements MetricsSource {
     const started = this.clock();
     const checkpointId = `${this.workerId}-${started}`;
     await Promise.all(tasks.map((t) => t.task.barrier()));
+    // The newest watermark goes out with this checkpoint's output (a revoked task's last word).
+    for (const t of tasks) for (const s of t.internalSinks.values()) s.writePendingMark(true);
     // Every sink acknowledged everything written so far (the producer is shared; custom sinks each).
     await Promise.all(tasks.flatMap((t) => [...t.sinks, ...t.sideSinks.values()].map((s) => s.flush())));
     await this.producer.flush();
