@@ -64,6 +64,8 @@ describe('SqliteMetadataStore group offsets specifics', () => {
       const v1 = new Set(['cluster', 'topics', 'partitions', 'objects', 'log_index', 'objects_pending', 'objects_unreferenced', 'sqlite_sequence']);
       const later = db.prepare("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_autoindex_%' ORDER BY type = 'table'").all() as Array<{ type: string; name: string }>;
       for (const o of later.filter((x) => !v1.has(x.name))) db.exec(`DROP ${o.type.toUpperCase()} IF EXISTS "${o.name}"`);
+      // Columns later migrations added to version 1's tables (4: the mirror mark).
+      db.exec('ALTER TABLE topics DROP COLUMN mirror');
       db.pragma('user_version = 1');
       db.close();
 
