@@ -18,7 +18,12 @@
  * isolates the client choice (kafkajs vs Weir's codec) from the pipeline runtime's own cost.
  *
  * Run: npm run bench -- pipeline-topic [--records 1000000] [--partitions 4] [--linger-ms 5]
+ *   [--sides kafkajs,weir-loop,pipeline] [--profile out.cpuprofile]
+ * --sides runs a subset (the ratio is printed only when kafkajs and pipeline both ran);
+ * --profile writes a V8 CPU profile of the pipeline phase only (open it in Chrome DevTools).
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { filter } from 'rxjs';
 import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs';
 import { Fetcher, KafkaClient, Producer } from '../core/client/index.js';
@@ -35,7 +40,14 @@ const flags = parseBenchFlags('pipeline-topic', {
   records: { default: 1_000_000, description: 'input records' },
   partitions: { default: 4, description: 'partitions of the input and output topics' },
   'linger-ms': { default: 5, description: 'agent --linger-ms (how long the agent batches produces before a flush)' },
+  sides: { default: 'kafkajs,weir-loop,pipeline', description: 'which sides to run, comma-separated' },
+  profile: { default: '', description: 'write a CPU profile of the pipeline phase to this file' },
 });
+const SIDES = new Set(flags.sides.split(',').map((x) => x.trim()));
+for (const x of SIDES) if (!['kafkajs', 'weir-loop', 'pipeline'].includes(x)) {
+  console.error(`pipeline-topic: invalid value ${JSON.stringify(x)} for --sides: expected kafkajs, weir-loop, pipeline`);
+  process.exit(2);
+}
 
 interface Event {
   id: number;
@@ -189,6 +201,13 @@ async function runPipeline(bootstrap: string, n: number): Promise<{ seconds: num
     if (w.failed) throw w.failed;
     await new Promise((r) => setImmediate(r));
   }
+  let session: Session | null = null;
+  if (flags.profile !== '') {
+    session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let progress = 0;
@@ -208,8 +227,24 @@ async function runPipeline(bootstrap: string, n: number): Promise<{ seconds: num
   const seconds = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(cpu0);
   const sent = w.totals().recordsOut;
+  if (session !== null) {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(flags.profile, JSON.stringify(profile));
+    session.disconnect();
+  }
   await runner.stop();
   return { seconds, cpuSeconds: (c.user + c.system) / 1e6, sent };
+}
+
+/** A sample of the pipeline's output must be the transformed events, keyed by user. */
+async function checkPipelineOutput(client: KafkaClient): Promise<void> {
+  const sample = await new Fetcher(client, { maxWaitMs: 10 }).fetch([{ topic: 'bench-out-pipeline', partition: 0, offset: 0, maxBytes: 64 * 1024 }]);
+  const recs = sample[0]?.records ?? [];
+  if (recs.length === 0) throw new Error('pipeline output is empty');
+  for (const r of recs.slice(0, 100)) {
+    const o = JSON.parse(r.value!.toString()) as Out;
+    if (typeof o.cents !== 'number' || o.cents % 200 !== 0 || o.user !== r.key?.toString()) throw new Error(`pipeline output is not the transformed events: ${r.key?.toString()} ${r.value?.toString()}`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -225,26 +260,37 @@ async function main(): Promise<void> {
     const kept = await preload(client, 'bench-in', n, flags.partitions);
     console.log(`preload  ${n} records in ${fmt((performance.now() - tp) / 1000, 1)} s (${kept} pass the filter)`);
 
-    const agentCpu0 = cpuSecondsOf(agent.pid) ?? 0;
-    const loop = await runKafkajsLoop(agent.bootstrap, n);
-    const agentCpu1 = cpuSecondsOf(agent.pid) ?? 0;
-    const loopOut = await endOffsetsSum(client, 'bench-out-loop', flags.partitions);
-    console.log(`kafkajs  eachBatch loop: ${fmt(loop.seconds, 2)} s, ${fmt(n / loop.seconds / 1000, 1)} k records/s in, ${loopOut} out, bench CPU ${fmt(loop.cpuSeconds, 1)} s, agent CPU ${fmt(agentCpu1 - agentCpu0, 1)} s`);
-
-    const weirLoop = await runWeirClientLoop(agent.bootstrap, n, flags.partitions);
-    const agentCpu1b = cpuSecondsOf(agent.pid) ?? 0;
-    console.log(`weir     client loop (Fetcher + Producer): ${fmt(weirLoop.seconds, 2)} s, ${fmt(n / weirLoop.seconds / 1000, 1)} k records/s in, ${weirLoop.sent} out, bench CPU ${fmt(weirLoop.cpuSeconds, 1)} s, agent CPU ${fmt(agentCpu1b - agentCpu1, 1)} s`);
-
-    const pipe = await runPipeline(agent.bootstrap, n);
-    const agentCpu2 = cpuSecondsOf(agent.pid) ?? 0;
-    const pipeOut = await endOffsetsSum(client, 'bench-out-pipeline', flags.partitions);
-    console.log(`pipeline weir run runtime: ${fmt(pipe.seconds, 2)} s, ${fmt(n / pipe.seconds / 1000, 1)} k records/s in, ${pipeOut} out, bench CPU ${fmt(pipe.cpuSeconds, 1)} s, agent CPU ${fmt(agentCpu2 - agentCpu1b, 1)} s`);
-
-    if (loopOut < kept || pipeOut < kept) throw new Error(`outputs short: loop ${loopOut}, pipeline ${pipeOut}, expected ${kept}`);
-    // A sample of the pipeline's output must be what the loop wrote (same transform, same keys).
-    const sample = await new Fetcher(client, { maxWaitMs: 10 }).fetch([{ topic: 'bench-out-pipeline', partition: 0, offset: 0, maxBytes: 64 * 1024 }]);
-    const first = sample[0]?.records[0];
-    if (first === undefined || typeof (JSON.parse(first.value!.toString()) as Out).cents !== 'number') throw new Error('pipeline output is not the transformed events');
+    const none = { seconds: NaN, cpuSeconds: NaN, sent: 0 };
+    let agentCpu = cpuSecondsOf(agent.pid) ?? 0;
+    const agentDelta = (): number => {
+      const now = cpuSecondsOf(agent.pid) ?? 0;
+      const d = now - agentCpu;
+      agentCpu = now;
+      return d;
+    };
+    let loop = none;
+    if (SIDES.has('kafkajs')) {
+      loop = await runKafkajsLoop(agent.bootstrap, n);
+      const agentS = agentDelta();
+      const loopOut = await endOffsetsSum(client, 'bench-out-loop', flags.partitions);
+      console.log(`kafkajs  eachBatch loop: ${fmt(loop.seconds, 2)} s, ${fmt(n / loop.seconds / 1000, 1)} k records/s in, ${loopOut} out, bench CPU ${fmt(loop.cpuSeconds, 1)} s, agent CPU ${fmt(agentS, 1)} s`);
+      if (loopOut < kept) throw new Error(`kafkajs loop output short: ${loopOut}, expected ${kept}`);
+    }
+    let weirLoop = none;
+    if (SIDES.has('weir-loop')) {
+      weirLoop = await runWeirClientLoop(agent.bootstrap, n, flags.partitions);
+      console.log(`weir     client loop (Fetcher + Producer): ${fmt(weirLoop.seconds, 2)} s, ${fmt(n / weirLoop.seconds / 1000, 1)} k records/s in, ${weirLoop.sent} out, bench CPU ${fmt(weirLoop.cpuSeconds, 1)} s, agent CPU ${fmt(agentDelta(), 1)} s`);
+    }
+    let pipe = none;
+    if (SIDES.has('pipeline')) {
+      pipe = await runPipeline(agent.bootstrap, n);
+      const agentS = agentDelta();
+      const pipeOut = await endOffsetsSum(client, 'bench-out-pipeline', flags.partitions);
+      console.log(`pipeline weir run runtime: ${fmt(pipe.seconds, 2)} s, ${fmt(n / pipe.seconds / 1000, 1)} k records/s in, ${pipeOut} out, bench CPU ${fmt(pipe.cpuSeconds, 1)} s, agent CPU ${fmt(agentS, 1)} s`);
+      if (pipeOut < kept) throw new Error(`pipeline output short: ${pipeOut}, expected ${kept}`);
+      await checkPipelineOutput(client);
+    }
+    if (!SIDES.has('kafkajs') || !SIDES.has('pipeline')) return;
 
     const ratio = loop.seconds / pipe.seconds;
     console.log(`ratio    pipeline / kafkajs loop = ${fmt(ratio, 2)}x (target >= ${TARGET_RATIO}x): ${ratio >= TARGET_RATIO ? 'MET' : 'NOT MET'}`);

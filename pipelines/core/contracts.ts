@@ -52,6 +52,16 @@ export interface Serde<T> {
   readonly name: string;
   serialize(value: T): Buffer | null;
   deserialize(bytes: Buffer | null): T;
+  /**
+   * Optional fast path for runtimes reading records in place: deserialize buf[start, start +
+   * length) (length -1: a Kafka null) without a Buffer view. Must equal deserialize() of those bytes.
+   */
+  deserializeAt?(buf: Buffer, start: number, length: number): T;
+  /**
+   * Optional fast path for runtimes writing records in place: the serialized form as a string the
+   * runtime encodes as UTF-8 (null: a Kafka null). Must equal serialize() as bytes.
+   */
+  serializeText?(value: T): string | null;
 }
 
 /** Bounded keyed state. Keys are any JSON-able values; they are compared by their canonical JSON form. */

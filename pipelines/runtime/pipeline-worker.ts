@@ -29,13 +29,13 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Fetcher, type FetchedPartition } from '../../core/client/fetcher.js';
+import { Fetcher, type FetchedColumns } from '../../core/client/fetcher.js';
+import type { RecordColumns } from '../../core/client/record-columns.js';
 import { KafkaClient } from '../../core/client/kafka-client.js';
 import { Producer, type ProducerOptions } from '../../core/client/producer.js';
 import type { Coordination, Lease } from '../../core/coordination/coordination.js';
 import { WorkerMembership } from '../../core/coordination/membership.js';
 import { WeirError } from '../../core/errors.js';
-import type { KafkaRecord } from '../../core/records/records.js';
 import type { ObjectStore } from '../../core/storage/object-store.js';
 import { WATERMARK_HEADER, type CreateTask, type PipelineSpec, type Rec, type RecHeaders, type SinkSpec, type SinkWriter, type SourceSpec, type StageSpec, type TableView, type Task } from '../core/contracts.js';
 import { serdesFor } from '../define/source.js';
@@ -88,8 +88,11 @@ interface InputState {
   fetchOffset: number;
   /** Next offset to process (everything before is in the task's state / sinks). */
   nextOffset: number;
-  buffer: KafkaRecord[];
-  bufferAt: number;
+  /** Fetched records, undecoded, oldest chunk first; `at` indexes into chunks[0]. */
+  chunks: RecordColumns[];
+  at: number;
+  /** Records buffered (over all chunks, from `at`). */
+  count: number;
   bufferBytes: number;
   highWatermark: number;
   /** Bumped on every seek so a fetch answer for an old position is discarded. */
@@ -441,8 +444,9 @@ export class PipelineWorker implements MetricsSource {
     t.task.close();
     for (const i of t.inputs) {
       this.bufferedBytes -= i.bufferBytes;
-      i.buffer = [];
-      i.bufferAt = 0;
+      i.chunks = [];
+      i.at = 0;
+      i.count = 0;
       i.bufferBytes = 0;
       i.epoch++;
     }
@@ -501,7 +505,7 @@ export class PipelineWorker implements MetricsSource {
     for (const { topic } of inputs) {
       let at = offsets.get(`${topic}\u0000${partition}`);
       if (at === undefined) at = await this.initialOffset(group, stage.source, topic, partition);
-      states.push({ topic, partition, fetchOffset: at, nextOffset: at, buffer: [], bufferAt: 0, bufferBytes: 0, highWatermark: at, epoch: 0, internal: internalTopics.has(topic) });
+      states.push({ topic, partition, fetchOffset: at, nextOffset: at, chunks: [], at: 0, count: 0, bufferBytes: 0, highWatermark: at, epoch: 0, internal: internalTopics.has(topic) });
     }
     this.tasks.set(taskId, {
       lease,
@@ -546,7 +550,7 @@ export class PipelineWorker implements MetricsSource {
     let needed = false;
     for (const t of this.tasks.values()) {
       for (const i of t.inputs) {
-        const records = i.buffer.length - i.bufferAt;
+        const records = i.count;
         if (records >= this.o.partitionBufferRecordsMax || i.bufferBytes >= this.o.partitionBufferBytesMax) continue;
         if (records < lowRecords && i.bufferBytes < lowBytes) needed = true;
         want.push({ input: i, epoch: i.epoch, maxBytes: Math.max(64 * 1024, this.o.partitionBufferBytesMax - i.bufferBytes) });
@@ -556,7 +560,7 @@ export class PipelineWorker implements MetricsSource {
     // The broker answers at once when any asked partition has data, so a long poll only waits
     // when there is nothing to read anyway.
     this.fetchInFlight = this.fetcher
-      .fetch(
+      .fetchColumns(
         want.map((w) => ({ topic: w.input.topic, partition: w.input.partition, offset: w.input.fetchOffset, maxBytes: w.maxBytes })),
         this.o.fetchMaxWaitMs,
       )
@@ -571,7 +575,7 @@ export class PipelineWorker implements MetricsSource {
       });
   }
 
-  private async applyFetch(want: { input: InputState; epoch: number }[], got: FetchedPartition[]): Promise<void> {
+  private async applyFetch(want: { input: InputState; epoch: number }[], got: FetchedColumns[]): Promise<void> {
     const byKey = new Map(want.map((w) => [`${w.input.topic}\u0000${w.input.partition}`, w]));
     for (const f of got) {
       const w = byKey.get(`${f.topic}\u0000${f.partition}`);
@@ -585,26 +589,20 @@ export class PipelineWorker implements MetricsSource {
         this.log(`${f.topic}/${f.partition}: offset ${i.fetchOffset} out of range, resetting to ${reset}`);
         if (w.epoch !== i.epoch) continue;
         i.fetchOffset = reset;
-        if (i.bufferAt >= i.buffer.length) i.nextOffset = reset;
+        if (i.count === 0) i.nextOffset = reset;
         continue;
       }
-      if (f.records.length > 0) {
-        let bytes = 0;
-        for (const r of f.records) bytes += (r.key?.length ?? 0) + (r.value?.length ?? 0) + RECORD_OVERHEAD_BYTES;
-        if (i.bufferAt >= i.buffer.length) {
-          // Drained: take the fetched array as it is instead of copying it record by record.
-          i.buffer = f.records;
-          i.bufferAt = 0;
-        } else {
-          i.buffer = i.buffer.slice(i.bufferAt).concat(f.records);
-          i.bufferAt = 0;
-        }
+      const cols = f.columns;
+      if (cols.length > 0) {
+        const bytes = cols.payloadBytes + cols.length * RECORD_OVERHEAD_BYTES;
+        i.chunks.push(cols);
+        i.count += cols.length;
         i.bufferBytes += bytes;
         this.bufferedBytes += bytes;
       }
       i.fetchOffset = f.nextOffset;
       // Skipped control batches advance the processed position too when nothing is buffered.
-      if (i.bufferAt >= i.buffer.length && f.records.length === 0) i.nextOffset = Math.max(i.nextOffset, f.nextOffset);
+      if (i.count === 0 && cols.length === 0) i.nextOffset = Math.max(i.nextOffset, f.nextOffset);
     }
   }
 
@@ -630,7 +628,7 @@ export class PipelineWorker implements MetricsSource {
     }
     const now = this.clock();
     for (const [stage, inputs] of stages) {
-      const ready = inputs.filter(({ i }) => i.bufferAt < i.buffer.length);
+      const ready = inputs.filter(({ i }) => i.count > 0);
       if (ready.length === 0) {
         this.stageHoldSince.delete(stage);
         continue;
@@ -639,11 +637,11 @@ export class PipelineWorker implements MetricsSource {
       if (!spec.sinks.some((s) => s.kind === 'topic' && s.internal)) {
         // No repartition topic downstream: the stage's tasks never meet, so each input goes at
         // its own pace, in big batches (a task's own inputs meet in its min-watermark).
-        for (const { t, i } of ready) this.pushInput(t, i, Math.min(i.buffer.length, i.bufferAt + this.o.pushBatchRecordsMax));
+        for (const { t, i } of ready) this.pushInput(t, i, Math.min(i.chunks[0]!.length, i.at + this.o.pushBatchRecordsMax));
         pushed = true;
         continue;
       }
-      const starving = ready.length < inputs.length && inputs.some(({ i }) => i.bufferAt >= i.buffer.length && i.highWatermark > i.fetchOffset);
+      const starving = ready.length < inputs.length && inputs.some(({ i }) => i.count === 0 && i.highWatermark > i.fetchOffset);
       if (starving) {
         const since = this.stageHoldSince.get(stage) ?? now;
         this.stageHoldSince.set(stage, since);
@@ -654,17 +652,18 @@ export class PipelineWorker implements MetricsSource {
       const slackMs = Math.floor((spec.source.outOfOrdernessMs ?? 0) / 2);
       // A bounded number of rounds per call keeps the loop responsive (fetches, checkpoints).
       for (let round = 0; round < 64 && ready.length > 0; round++) {
-        ready.sort((a, b) => a.i.buffer[a.i.bufferAt]!.timestamp - b.i.buffer[b.i.bufferAt]!.timestamp);
+        ready.sort((a, b) => headTimestamp(a.i) - headTimestamp(b.i));
         const { t, i } = ready[0]!;
-        const limitTs = ready.length > 1 ? ready[1]!.i.buffer[ready[1]!.i.bufferAt]!.timestamp + slackMs : Infinity;
+        const limitTs = ready.length > 1 ? headTimestamp(ready[1]!.i) + slackMs : Infinity;
+        const c = i.chunks[0]!;
         // At least a few records per push: finer interleaving than that buys no correctness
         // (producer batching interleaves tasks' records at that grain anyway) and costs a lot.
-        let end = Math.min(i.buffer.length, i.bufferAt + ALIGNED_PUSH_MIN_RECORDS);
-        const max = Math.min(i.buffer.length, i.bufferAt + this.o.pushBatchRecordsMax);
-        while (end < max && i.buffer[end]!.timestamp <= limitTs) end++;
+        let end = Math.min(c.length, i.at + ALIGNED_PUSH_MIN_RECORDS);
+        const max = Math.min(c.length, i.at + this.o.pushBatchRecordsMax);
+        while (end < max && c.timestamps[end]! <= limitTs) end++;
         this.pushInput(t, i, end);
         pushed = true;
-        if (i.bufferAt >= i.buffer.length) {
+        if (i.count === 0) {
           ready.shift();
           // An emptied input with more at the broker: stop here and let the fetch refill it.
           if (i.highWatermark > i.fetchOffset && inputs.length > 1) break;
@@ -674,47 +673,60 @@ export class PipelineWorker implements MetricsSource {
     return pushed;
   }
 
+  /** Pushes records [i.at, end) of the input's first chunk to its task. */
   private pushInput(t: ActiveTask, i: InputState, end: number): void {
+    const c = i.chunks[0]!;
+    const from = i.at;
     const marksBefore = t.marksIn;
-    const recs = this.decode(t, i, end);
-    let bytes = 0;
-    for (let k = i.bufferAt; k < end; k++) {
-      const r = i.buffer[k]!;
-      bytes += (r.key?.length ?? 0) + (r.value?.length ?? 0) + RECORD_OVERHEAD_BYTES;
-    }
-    const lastOffset = Number(i.buffer[end - 1]!.offset);
-    i.bufferAt = end;
+    // Decoded before the position moves: a record the serdes reject leaves it unconsumed.
+    const recs = this.decode(t, i, c, from, end);
+    let bytes = (end - from) * RECORD_OVERHEAD_BYTES;
+    const kl = c.keyLen;
+    const vl = c.valueLen;
+    for (let k = from; k < end; k++) bytes += (kl[k]! > 0 ? kl[k]! : 0) + (vl[k]! > 0 ? vl[k]! : 0);
+    const lastOffset = c.offsets[end - 1]!;
+    i.at = end;
+    i.count -= end - from;
     i.bufferBytes -= bytes;
     this.bufferedBytes -= bytes;
-    if (i.bufferAt >= i.buffer.length) {
-      i.buffer = [];
-      i.bufferAt = 0;
+    if (i.at >= c.length) {
+      i.chunks.shift();
+      i.at = 0;
     }
     if (recs.length > 0) t.task.push(recs);
     t.recordsIn += recs.length - (t.marksIn - marksBefore);
     i.nextOffset = lastOffset + 1;
   }
 
-  private decode(t: ActiveTask, i: InputState, end: number): Rec[] {
+  /**
+   * Records [from, end) of a fetched chunk as Recs. Keys and values are read straight out of the
+   * fetched batch (serdes with deserializeAt need no Buffer view); headers are decoded only for
+   * records that have some.
+   */
+  private decode(t: ActiveTask, i: InputState, c: RecordColumns, from: number, end: number): Rec[] {
     const source = t.stage.source;
     const { key: keySerde, value: valueSerde } = serdesFor(source, i.topic);
+    const keyAt = keySerde.deserializeAt?.bind(keySerde);
+    const valueAt = valueSerde.deserializeAt?.bind(valueSerde);
     const eventTime = source.eventTime;
+    const topic = i.topic;
+    const partition = i.partition;
     const out: Rec[] = [];
-    for (let k = i.bufferAt; k < end; k++) {
-      const r = i.buffer[k]!;
+    for (let k = from; k < end; k++) {
       let headers: RecHeaders = EMPTY_HEADERS;
-      if (i.internal && r.key === null && r.value === null && r.headers.length === 1 && r.headers[0]!.key === WATERMARK_HEADER) {
-        // A watermark mark from an upstream task: the task consumes it (never the operators), so
-        // no serdes and no eventTime; it carries no sequence number (marks are idempotent).
-        out.push({ key: null, value: null, timestamp: r.timestamp, headers: { [WATERMARK_HEADER]: r.headers[0]!.value }, topic: i.topic, partition: i.partition, offset: Number(r.offset) });
-        t.marksIn++;
-        continue;
-      }
-      if (r.headers.length > 0) {
+      if (c.headerCount[k]! > 0) {
+        const hs = c.headers(k);
+        if (i.internal && hs.length === 1 && hs[0]!.key === WATERMARK_HEADER && c.keyLen[k]! < 0 && c.valueLen[k]! < 0) {
+          // A watermark mark from an upstream task: the task consumes it (never the operators), so
+          // no serdes and no eventTime; it carries no sequence number (marks are idempotent).
+          out.push({ key: null, value: null, timestamp: c.timestamps[k]!, headers: { [WATERMARK_HEADER]: hs[0]!.value }, topic, partition, offset: c.offsets[k]! });
+          t.marksIn++;
+          continue;
+        }
         const h: Record<string, Buffer | null> = {};
         let upstream: string | null = null;
         let seq = -1;
-        for (const x of r.headers) {
+        for (const x of hs) {
           if (i.internal && x.key === UPSTREAM_HEADER) upstream = x.value?.toString('utf8') ?? null;
           else if (i.internal && x.key === SEQUENCE_HEADER && x.value?.length === 8) seq = Number(x.value.readBigInt64BE(0));
           else h[x.key] = x.value;
@@ -731,14 +743,17 @@ export class PipelineWorker implements MetricsSource {
         }
         headers = h;
       }
+      const data = c.bufs[c.buf[k]!]!;
       let rec: Rec;
       try {
-        rec = { key: keySerde.deserialize(r.key), value: valueSerde.deserialize(r.value), timestamp: r.timestamp, headers, topic: i.topic, partition: i.partition, offset: Number(r.offset) };
+        const key = keyAt !== undefined ? keyAt(data, c.keyStart[k]!, c.keyLen[k]!) : keySerde.deserialize(c.key(k));
+        const value = valueAt !== undefined ? valueAt(data, c.valueStart[k]!, c.valueLen[k]!) : valueSerde.deserialize(c.value(k));
+        rec = { key, value, timestamp: c.timestamps[k]!, headers, topic, partition, offset: c.offsets[k]! };
         if (eventTime !== undefined) rec.timestamp = eventTime(rec as never);
       } catch (e) {
         // A record the serdes cannot read stops the pipeline with where it is, and nothing is
         // skipped: the offset stays before it, so fixing the serde and restarting resumes there.
-        throw new WeirError('invalid_argument', `pipeline ${this.o.pipeline.name}: cannot deserialize ${i.topic}/${i.partition} offset ${r.offset}: ${(e as Error).message}`, { cause: e });
+        throw new WeirError('invalid_argument', `pipeline ${this.o.pipeline.name}: cannot deserialize ${topic}/${partition} offset ${c.offsets[k]!}: ${(e as Error).message}`, { cause: e });
       }
       out.push(rec);
     }
@@ -800,6 +815,10 @@ export class PipelineWorker implements MetricsSource {
 }
 
 const EMPTY_HEADERS: RecHeaders = Object.freeze({});
+
+function headTimestamp(i: InputState): number {
+  return i.chunks[0]!.timestamps[i.at]!;
+}
 
 /** Waits until `cond` holds (tests and the CLI's bounded runs). */
 export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
