@@ -11,11 +11,16 @@
  * and read_committed sees the same records as read_uncommitted.
  * Errors per partition: UNKNOWN_TOPIC_OR_PARTITION / UNKNOWN_TOPIC_ID, OFFSET_OUT_OF_RANGE,
  * KAFKA_STORAGE_ERROR when the object store fails.
+ * Bounded: every Fetch answers by its max wait plus one read bound (LogReader.readTimeoutMs). A
+ * read pass's waits on the metadata and object stores share one deadline; a partition whose read
+ * is still waiting then fails with KAFKA_STORAGE_ERROR (retriable), because a Fetch that never
+ * answers holds every later response of its connection (they go out in request order).
  */
 import { Fetch } from '../../core/protocol/generated/index.js';
 import type { TopicInfo } from '../../core/metadata/metadata-store.js';
 import { ErrorCode, errorCodeOf } from '../error-codes.js';
 import { defineHandler, type RequestContext } from '../handler.js';
+import { withDeadline } from '../read-path/deadline.js';
 
 const EMPTY: Buffer[] = [];
 
@@ -43,6 +48,9 @@ async function readOnce(wanted: Wanted[], maxBytes: number, ctx: RequestContext)
   const results: PartitionResult[] = [];
   let bytes = 0;
   let anyError = false;
+  // One bound for the whole pass: partitions are read one after another (the byte budget is
+  // shared), so per-partition bounds would add up.
+  const deadlineMs = Date.now() + agent.reader.readTimeoutMs;
   for (const w of wanted) {
     const base = { partitionIndex: w.partition, abortedTransactions: null, preferredReadReplica: -1, records: EMPTY };
     if (!w.topic || w.partition < 0 || w.partition >= w.topic.partitions) {
@@ -51,7 +59,7 @@ async function readOnce(wanted: Wanted[], maxBytes: number, ctx: RequestContext)
       continue;
     }
     try {
-      const state = await agent.partitionStates.get(w.topic.name, w.partition);
+      const state = await withDeadline(agent.partitionStates.get(w.topic.name, w.partition), deadlineMs, () => `partition state of ${w.topic!.name}-${w.partition}`);
       if (!state) throw Object.assign(new Error('partition vanished'), { code: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
       const hw = BigInt(state.highWatermark);
       const lso = BigInt(state.logStartOffset);
@@ -63,7 +71,7 @@ async function readOnce(wanted: Wanted[], maxBytes: number, ctx: RequestContext)
       const budget = Math.min(w.partitionMaxBytes, Math.max(0, maxBytes - bytes));
       let records: Buffer[] = EMPTY;
       if (w.fetchOffset < state.highWatermark && (budget > 0 || bytes === 0)) {
-        const read = await agent.reader.read(w.topic.name, w.partition, w.fetchOffset, budget, bytes === 0, state.highWatermark);
+        const read = await agent.reader.read(w.topic.name, w.partition, w.fetchOffset, budget, bytes === 0, state.highWatermark, deadlineMs);
         // Pieces go to the encoder by reference; the connection writes them without a copy.
         records = read.records;
         bytes += read.sizeBytes;

@@ -8,12 +8,30 @@ import type { IndexEntry, MetadataStore } from '../../core/metadata/metadata-sto
 import type { ObjectStore } from '../../core/storage/object-store.js';
 import type { LogCache } from './log-cache.js';
 import { patchOffsets } from '../../core/records/patch-offsets.js';
+import { withDeadline } from './deadline.js';
 
 /** Byte positions inside a v2 batch header (see docs/format.md). */
 const BATCH_LENGTH_AT = 8;
 const LAST_OFFSET_DELTA_AT = 23;
 const BATCH_OVERHEAD = 12;
 const INDEX_ENTRIES_PER_READ = 64;
+
+/**
+ * How long a read may wait for the object store (and the index) before the partition fails with
+ * a retriable error. Well below the clients' request timeouts (kafkajs 30 s, librdkafka 60 s,
+ * Weir's client 30 s + max wait), so they get an answer they can retry instead of timing out
+ * their whole connection.
+ */
+export const READ_TIMEOUT_MS = 10_000;
+
+export interface LogReaderOptions {
+  readTimeoutMs?: number;
+}
+
+interface InflightGet {
+  promise: Promise<Buffer>;
+  startedMs: number;
+}
 
 export interface PartitionRead {
   /** Whole batches, offsets patched, as consecutive pieces; empty when nothing fits. */
@@ -24,34 +42,61 @@ export interface PartitionRead {
 }
 
 export class LogReader {
-  private inflight = new Map<string, Promise<Buffer>>();
+  private inflight = new Map<string, InflightGet>();
+  /** Bound on each read's waits (object GETs, index reads); see READ_TIMEOUT_MS. */
+  readonly readTimeoutMs: number;
 
   constructor(
     private readonly objects: ObjectStore,
     private readonly metadata: MetadataStore,
     private readonly cache: LogCache,
-  ) {}
+    options: LogReaderOptions = {},
+  ) {
+    this.readTimeoutMs = options.readTimeoutMs ?? READ_TIMEOUT_MS;
+  }
+
+  /** GETs being waited for (shared by concurrent misses); for diagnostics and tests. */
+  get inflightReads(): number {
+    return this.inflight.size;
+  }
 
   /**
    * The stored bytes of one index entry, offsets patched, as consecutive pieces (each holds
-   * whole batches). Concurrent misses share one GET.
+   * whole batches). Concurrent misses share one GET; waiting for it ends at deadlineMs with a
+   * retriable 'unavailable' error.
    */
-  async entryPieces(entry: IndexEntry): Promise<Buffer[]> {
+  async entryPieces(entry: IndexEntry, deadlineMs = Date.now() + this.readTimeoutMs): Promise<Buffer[]> {
     const cached = this.cache.get(entry.objectKey, entry.byteStart, entry.byteLength);
     if (cached) return patchOffsets(cached, entry.baseOffset);
     const k = `${entry.objectKey}:${entry.byteStart}:${entry.byteLength}`;
-    let p = this.inflight.get(k);
-    if (!p) {
-      p = this.objects
+    let g = this.inflight.get(k);
+    // A GET older than the bound is not joined: if it never settles, every later read of these
+    // bytes would wait on it forever (the range poisoned for the life of the process); a fresh
+    // GET may well succeed.
+    if (!g || Date.now() - g.startedMs >= this.readTimeoutMs) {
+      const promise: Promise<Buffer> = this.objects
         .get(entry.objectKey, { start: entry.byteStart, end: entry.byteStart + entry.byteLength })
         .then((buf) => {
           this.cache.put(entry.objectKey, entry.byteStart, entry.byteLength, [buf]);
           return buf;
         })
-        .finally(() => this.inflight.delete(k));
-      this.inflight.set(k, p);
+        .finally(() => {
+          // Only our own entry: a stuck GET that finally settles must not drop its replacement.
+          if (this.inflight.get(k)?.promise === promise) this.inflight.delete(k);
+        });
+      g = { promise, startedMs: Date.now() };
+      this.inflight.set(k, g);
     }
-    return patchOffsets([await p], entry.baseOffset);
+    const shared = g;
+    let buf: Buffer;
+    try {
+      buf = await withDeadline(shared.promise, deadlineMs, () => `read of ${entry.objectKey} bytes ${entry.byteStart}+${entry.byteLength}`);
+    } catch (e) {
+      // Timed out (or failed): the next read of these bytes starts its own GET.
+      if (this.inflight.get(k) === shared) this.inflight.delete(k);
+      throw e;
+    }
+    return patchOffsets([buf], entry.baseOffset);
   }
 
   /** The same as entryPieces, as one buffer (copies only when the entry has several pieces). */
@@ -64,19 +109,28 @@ export class LogReader {
    * Reads whole batches starting with the one that holds `offset`, up to maxBytes. When
    * `allowOversize` is set, the first batch is returned even if larger than maxBytes, so a
    * consumer can always make progress (KIP-74). Nothing at or past highWatermark is returned.
-   * The result references cached bytes: no copy.
+   * The result references cached bytes: no copy. Waits for the index and the object store end at
+   * deadlineMs (default: readTimeoutMs from now) with a retriable 'unavailable' error.
    */
-  async read(topic: string, partition: number, offset: number, maxBytes: number, allowOversize: boolean, highWatermark: number): Promise<PartitionRead> {
+  async read(
+    topic: string,
+    partition: number,
+    offset: number,
+    maxBytes: number,
+    allowOversize: boolean,
+    highWatermark: number,
+    deadlineMs = Date.now() + this.readTimeoutMs,
+  ): Promise<PartitionRead> {
     const out: Buffer[] = [];
     let total = 0;
     let next = offset;
     let from = offset;
     outer: while (from < highWatermark) {
-      const entries = await this.metadata.readIndex(topic, partition, from, INDEX_ENTRIES_PER_READ);
+      const entries = await withDeadline(this.metadata.readIndex(topic, partition, from, INDEX_ENTRIES_PER_READ), deadlineMs, () => `index read of ${topic}-${partition} at ${from}`);
       if (entries.length === 0) break;
       for (const entry of entries) {
         let batchBase = entry.baseOffset;
-        for (const buf of await this.entryPieces(entry)) {
+        for (const buf of await this.entryPieces(entry, deadlineMs)) {
           let pos = 0;
           let sliceStart = -1;
           let sliceEnd = 0;
