@@ -30,6 +30,7 @@ import { Fetcher, KafkaClient, Producer } from '../core/client/index.js';
 import { MemoryObjectStore } from '../core/storage/memory-object-store.js';
 import { fromTopic, mapValue, pipeline, serdes, toTopic } from '../pipelines/index.js';
 import { PipelineRunner } from '../pipelines/runtime/pipeline-runner.js';
+import { applyPipelineV8Tuning } from '../pipelines/runtime/v8-tuning.js';
 import { cleanup, makeTempDir, startAgent } from './lib/agent.js';
 import { cpuSecondsOf } from './lib/process.js';
 import { fmt, parseBenchFlags, printHeader, printResult } from './lib/report.js';
@@ -43,6 +44,9 @@ const flags = parseBenchFlags('pipeline-topic', {
   sides: { default: 'kafkajs,weir-loop,pipeline', description: 'which sides to run, comma-separated' },
   profile: { default: '', description: 'write a CPU profile of the pipeline phase to this file' },
 });
+// The pipeline runtime's V8 settings (pipelines/runtime/v8-tuning.ts) for the whole process, so
+// every side runs under the same flags (WEIR_V8_PRETENURING=1 keeps V8's default, to compare).
+applyPipelineV8Tuning();
 const SIDES = new Set(flags.sides.split(',').map((x) => x.trim()));
 for (const x of SIDES) if (!['kafkajs', 'weir-loop', 'pipeline'].includes(x)) {
   console.error(`pipeline-topic: invalid value ${JSON.stringify(x)} for --sides: expected kafkajs, weir-loop, pipeline`);

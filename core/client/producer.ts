@@ -19,7 +19,7 @@
  */
 import { WeirError } from '../errors.js';
 import { InitProducerId, Produce } from '../protocol/generated/index.js';
-import { buildBatch, type RecordInput } from '../records/records.js';
+import { BatchBuilder, BufferPool, type HeaderInput, type TextOrBytes } from './batch-builder.js';
 import { Compression } from '../records/compression.js';
 import { checkCode, isRetriable, KafkaCode, KafkaError } from './kafka-error.js';
 import type { KafkaClient } from './kafka-client.js';
@@ -47,8 +47,9 @@ export interface ProducerOptions {
 }
 
 export interface ProducedRecord {
-  key?: Buffer | null;
-  value: Buffer | null;
+  /** Bytes, or a string written as UTF-8 straight into the batch. */
+  key?: Buffer | string | null;
+  value: Buffer | string | null;
   headers?: { key: string; value: Buffer | null }[];
   /** ms; default now. */
   timestamp?: number;
@@ -57,7 +58,8 @@ export interface ProducedRecord {
 interface Batch {
   topic: string;
   partition: number;
-  records: RecordInput[];
+  /** The records, encoded as they are appended (batch-builder.ts). */
+  builder: BatchBuilder;
   bytes: number;
   createdAtMs: number;
   /** Order within the partition, for in-order re-queueing. */
@@ -81,7 +83,6 @@ interface PartitionState {
   nextSequence: number;
 }
 
-const RECORD_OVERHEAD_BYTES = 24;
 
 export class Producer {
   private readonly o: Required<ProducerOptions>;
@@ -98,6 +99,7 @@ export class Producer {
   private idReady: Promise<void> | null = null;
   private readonly writableWaiters: (() => void)[] = [];
   private roundRobin = 0;
+  private readonly pool = new BufferPool();
   private closed = false;
   /** Totals for metrics. */
   recordsAcked = 0;
@@ -124,9 +126,9 @@ export class Producer {
   }
 
   /** The partition Kafka's default partitioner picks for the key (round-robin for a null key). */
-  partitionFor(key: Buffer | null | undefined, partitions: number): number {
+  partitionFor(key: Buffer | string | null | undefined, partitions: number): number {
     if (key === null || key === undefined) return this.roundRobin++ % partitions;
-    return partitionForKey(key, partitions);
+    return partitionForKey(typeof key === 'string' ? Buffer.from(key, 'utf8') : key, partitions);
   }
 
   /** Bytes appended and not yet acknowledged. */
@@ -142,14 +144,25 @@ export class Producer {
 
   /** Appends one record to the partition's open batch. Never blocks; see writable(). */
   append(topic: string, partition: number, rec: ProducedRecord): void {
+    this.appendFields(topic, partition, rec.key, rec.value, rec.timestamp ?? Date.now(), rec.headers);
+  }
+
+  /**
+   * append() without a record object: the hot path of sinks that write many records. Key and
+   * value are encoded into the batch at once (strings as UTF-8), so the caller may reuse them.
+   */
+  appendFields(topic: string, partition: number, key: TextOrBytes, value: TextOrBytes, timestamp: number, headers?: readonly HeaderInput[]): void {
     if (this.failure) throw this.failure;
     if (this.closed) throw new WeirError('invalid_argument', 'producer closed');
-    const size =
-      RECORD_OVERHEAD_BYTES + (rec.key?.length ?? 0) + (rec.value?.length ?? 0) + (rec.headers?.reduce((n, h) => n + h.key.length + (h.value?.length ?? 0) + 8, 0) ?? 0);
     const p = this.state(topic, partition);
-    if (p.open !== null && p.open.bytes + size > this.o.batchBytesMax && p.open.records.length > 0) this.seal(p);
     if (p.open === null) p.open = this.newBatch(p);
-    p.open.records.push(rec as RecordInput);
+    let size = p.open.builder.append(key, value, timestamp, headers, this.o.batchBytesMax);
+    if (size < 0) {
+      // Would take the batch over its bound: seal it, the record opens the next one.
+      this.seal(p);
+      p.open = this.newBatch(p);
+      size = p.open.builder.append(key, value, timestamp, headers, Infinity);
+    }
     p.open.bytes += size;
     this.bufferedBytes += size;
     if (p.open.bytes >= this.o.batchBytesMax) {
@@ -173,7 +186,7 @@ export class Producer {
   /** Seals all open batches and resolves when everything appended so far is acknowledged. */
   async flush(): Promise<void> {
     if (this.failure) throw this.failure;
-    for (const p of this.partitions.values()) if (p.open !== null && p.open.records.length > 0) this.seal(p);
+    for (const p of this.partitions.values()) if (p.open !== null && p.open.builder.count > 0) this.seal(p);
     const waitFor = [...this.outstanding].map((b) => b.done);
     this.kick(0);
     await Promise.all(waitFor);
@@ -214,7 +227,7 @@ export class Producer {
     const b: Batch = {
       topic: p.topic,
       partition: p.partition,
-      records: [],
+      builder: new BatchBuilder(this.pool),
       bytes: 0,
       createdAtMs: Date.now(),
       order: p.nextOrder++,
@@ -233,7 +246,8 @@ export class Producer {
     const b = p.open;
     if (b === null) return;
     p.open = null;
-    if (b.records.length === 0) {
+    if (b.builder.count === 0) {
+      b.builder.release();
       this.outstanding.delete(b);
       b.resolve(-1);
       return;
@@ -293,7 +307,7 @@ export class Producer {
     const now = Date.now();
     let nextLingerMs = Infinity;
     for (const p of this.partitions.values()) {
-      if (p.open !== null && p.open.records.length > 0) {
+      if (p.open !== null && p.open.builder.count > 0) {
         const age = now - p.open.createdAtMs;
         if (age >= this.o.lingerMs) this.seal(p);
         else nextLingerMs = Math.min(nextLingerMs, this.o.lingerMs - age);
@@ -345,15 +359,9 @@ export class Producer {
     if (b.encoded !== null) return b.encoded;
     if (this.o.idempotent) {
       b.baseSequence = p.nextSequence;
-      p.nextSequence = (p.nextSequence + b.records.length) % 0x80000000;
+      p.nextSequence = (p.nextSequence + b.builder.count) % 0x80000000;
     }
-    b.encoded = await buildBatch({
-      records: b.records,
-      compression: this.o.compression,
-      producerId: this.producerId,
-      producerEpoch: this.producerEpoch,
-      baseSequence: b.baseSequence,
-    });
+    b.encoded = await b.builder.finish(this.producerId, this.producerEpoch, b.baseSequence, this.o.compression);
     b.firstSentAtMs = Date.now();
     return b.encoded;
   }
@@ -401,10 +409,11 @@ export class Producer {
     p.inFlight--;
     this.outstanding.delete(b);
     this.bufferedBytes -= b.bytes;
-    this.recordsAcked += b.records.length;
+    this.recordsAcked += b.builder.count;
     this.bytesAcked += b.bytes;
-    b.records = [];
+    // The Produce request copied the batch into its frame, and no retry can need it any more.
     b.encoded = null;
+    b.builder.release();
     b.resolve(baseOffset);
     if (this.bufferedBytes < this.o.bufferBytesMax) for (const w of this.writableWaiters.splice(0)) w();
   }

@@ -13,6 +13,7 @@ import type { ObjectStore } from '../../core/storage/object-store.js';
 import type { PipelineSpec } from '../core/contracts.js';
 import { serveMetrics, type TaskMetrics } from './metrics.js';
 import { PipelineWorker, type PipelineWorkerOptions } from './pipeline-worker.js';
+import { applyPipelineV8Tuning } from './v8-tuning.js';
 
 export interface PipelineRunnerOptions {
   pipelines: readonly PipelineSpec[];
@@ -41,6 +42,7 @@ export class PipelineRunner {
   private failedResolve!: (e: Error) => void;
 
   constructor(private readonly o: PipelineRunnerOptions) {
+    applyPipelineV8Tuning();
     this.failedPromise = new Promise((r) => (this.failedResolve = r));
   }
 

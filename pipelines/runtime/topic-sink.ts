@@ -18,6 +18,7 @@
  * sequence number: they are idempotent (the reader keeps the maximum per writer), and numbering
  * them would make a replay's data numbers depend on timing.
  */
+import type { HeaderInput } from '../../core/client/batch-builder.js';
 import type { Producer } from '../../core/client/producer.js';
 import { WATERMARK_HEADER, type Rec, type SinkSpec, type SinkWriter, type WatermarkMark } from '../core/contracts.js';
 import { encodeWatermarkMark } from '../task/watermark-marks.js';
@@ -41,6 +42,7 @@ export class TopicSink implements SinkWriter {
   /** Repartition sinks only (see above); undefined elsewhere, so tasks do not broadcast to output topics. */
   readonly writeWatermark?: (mark: WatermarkMark) => void;
   private readonly upstream: Buffer | null;
+  private readonly valueText: ((v: unknown) => string | null) | undefined;
   private pendingMark: WatermarkMark | null = null;
   private lastMarkAtMs = -Infinity;
 
@@ -53,6 +55,7 @@ export class TopicSink implements SinkWriter {
     private readonly clock: () => number = Date.now,
   ) {
     this.name = spec.name;
+    this.valueText = spec.value.serializeText?.bind(spec.value);
     this.upstream = upstreamTaskId === null ? null : Buffer.from(upstreamTaskId, 'utf8');
     if (this.upstream !== null) {
       this.writeWatermark = (mark) => {
@@ -79,21 +82,21 @@ export class TopicSink implements SinkWriter {
   }
 
   write(rec: Rec): void {
-    const key = this.spec.key.serialize(rec.key);
-    const value = this.spec.value.serialize(rec.value);
-    const headerNames = Object.keys(rec.headers);
-    let headers = headerNames.length === 0 ? undefined : headerNames.map((k) => ({ key: k, value: rec.headers[k] ?? null }));
+    const spec = this.spec;
+    // Serdes that can give text are written as UTF-8 straight into the producer's batch (no
+    // Buffer per value); the key's bytes are needed anyway for the partitioner.
+    const key = spec.key.serialize(rec.key);
+    const value = this.valueText !== undefined ? this.valueText(rec.value) : spec.value.serialize(rec.value);
+    let headers: HeaderInput[] | undefined;
+    for (const k in rec.headers) {
+      (headers ??= []).push({ key: k, value: rec.headers[k] ?? null });
+    }
     if (this.upstream !== null) {
       const seq = Buffer.allocUnsafe(8);
       seq.writeBigInt64BE(BigInt(this.sequence++));
-      headers = [...(headers ?? []), { key: UPSTREAM_HEADER, value: this.upstream }, { key: SEQUENCE_HEADER, value: seq }];
+      (headers ??= []).push({ key: UPSTREAM_HEADER, value: this.upstream }, { key: SEQUENCE_HEADER, value: seq });
     }
-    this.producer.append(this.spec.topic, this.producer.partitionFor(key, this.partitions), {
-      key,
-      value,
-      headers,
-      timestamp: Number.isFinite(rec.timestamp) ? rec.timestamp : Date.now(),
-    });
+    this.producer.appendFields(spec.topic, this.producer.partitionFor(key, this.partitions), key, value, Number.isFinite(rec.timestamp) ? rec.timestamp : Date.now(), headers);
     this.written++;
   }
 

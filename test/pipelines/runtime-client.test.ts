@@ -8,7 +8,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Fetcher, GroupMember, KafkaClient, Producer, rangeAssign } from '../../core/client/index.js';
+import { BatchBuilder, BufferPool } from '../../core/client/batch-builder.js';
+import { computeBatchCrc, readBatchHeader } from '../../core/records/batch.js';
 import { Compression } from '../../core/records/compression.js';
+import { decodeBatchRecords } from '../../core/records/records.js';
 import { startAgent, stopAllAgents, type Agent } from '../helpers/agent-process.js';
 import { connectedProducer, createTopics } from '../helpers/kafkajs.js';
 import { kcatConsume, kcatHeaderPairs, kcatProduce } from '../helpers/kcat.js';
@@ -114,6 +117,74 @@ describe('weir client against a real agent', () => {
     assert.deepEqual(got.get(0)!.map((r) => r.offset), Array.from({ length: 500 }, (_, i) => i));
     assert.deepEqual(got.get(1)!.map((r) => r.value), Array.from({ length: 500 }, (_, i) => `kafkajs-${i}`));
     assert.deepEqual(got.get(1)![7]!.headers, { x: 'y' });
+  });
+
+  it('fetchColumns reads exactly what fetch reads (zstd from kcat, headers from kafkajs), from a mid-batch offset', async () => {
+    // c-in was written by the previous test: 500 zstd records from kcat, 500 with headers from kafkajs.
+    const fetcher = new Fetcher(client, { maxWaitMs: 100, partitionBytesMax: 16 * 1024 });
+    for (const [partition, from] of [[0, 0], [0, 123], [1, 0], [1, 250]] as const) {
+      let a: number = from;
+      let b: number = from;
+      const viaObjects: unknown[] = [];
+      const viaColumns: unknown[] = [];
+      while (a < 500 || b < 500) {
+        if (a < 500) {
+          const [f] = await fetcher.fetch([{ topic: 'c-in', partition, offset: a }]);
+          for (const r of f!.records) viaObjects.push([Number(r.offset), r.timestamp, r.key?.toString(), r.value?.toString(), r.headers.map((h) => [h.key, h.value?.toString()])]);
+          a = f!.nextOffset;
+        }
+        if (b < 500) {
+          const [f] = await fetcher.fetchColumns([{ topic: 'c-in', partition, offset: b }]);
+          const c = f!.columns;
+          for (let i = 0; i < c.length; i++) viaColumns.push([c.offsets[i], c.timestamps[i], c.key(i)?.toString(), c.value(i)?.toString(), c.headers(i).map((h) => [h.key, h.value?.toString()])]);
+          b = f!.nextOffset;
+        }
+      }
+      assert.equal(viaColumns.length, 500 - from);
+      assert.deepEqual(viaColumns, viaObjects, `partition ${partition} from ${from}`);
+    }
+  });
+
+  it('batch builder: a batch stops below bytesMax, its CRC and records decode with the core codec', async () => {
+    const b = new BatchBuilder(new BufferPool());
+    let n = 0;
+    while (b.append(`k${n}`, Buffer.from(`v${n}`.repeat(20)), 1_000 + n, n % 2 === 0 ? [{ key: 'x', value: null }] : undefined, 4096) > 0) n++;
+    assert.ok(n > 10 && b.bytes <= 4096, `${n} records, ${b.bytes} bytes`);
+    const batch = await b.finish(7n, 2, 40, Compression.None);
+    assert.equal(batch.length, b.bytes);
+    const h = readBatchHeader(batch, 0);
+    assert.equal(computeBatchCrc(batch, 0, h.sizeBytes), h.crc);
+    assert.deepEqual([h.recordCount, h.lastOffsetDelta, h.producerId, h.producerEpoch, h.baseSequence, h.baseTimestamp, h.maxTimestamp], [n, n - 1, 7n, 2, 40, 1_000, 1_000 + n - 1]);
+    const recs = await decodeBatchRecords(batch, h);
+    assert.deepEqual(recs.map((r) => [r.key?.toString(), r.value?.toString(), r.timestamp, r.headers.length]), Array.from({ length: n }, (_, i) => [`k${i}`, `v${i}`.repeat(20), 1_000 + i, i % 2 === 0 ? 1 : 0]));
+  });
+
+  it('producer: string keys and values as UTF-8, null fields, headers; small batches; read back by kcat', async () => {
+    await client.createTopics([{ name: 'c-strings', partitions: 1 }]);
+    const producer = new Producer(client, { lingerMs: 5, batchBytesMax: 4 * 1024, idempotent: true });
+    const n = 1000;
+    for (let i = 0; i < n; i++) {
+      const key = i % 10 === 0 ? null : `clé-${i}`;
+      const value = i % 7 === 0 ? null : `välue-${'x'.repeat(i % 50)}-${i}`;
+      const headers = i % 3 === 0 ? [{ key: 'h€', value: Buffer.from(String(i)) }, { key: 'empty', value: null }] : undefined;
+      producer.appendFields('c-strings', 0, key, value, 1_700_000_000_000 + i, headers);
+    }
+    await producer.close();
+    const got = await fetchAll('c-strings', 1, n);
+    const recs = got.get(0)!;
+    assert.equal(recs.length, n);
+    for (let i = 0; i < n; i++) {
+      const r = recs[i]!;
+      assert.equal(r.offset, i);
+      assert.equal(r.key, i % 10 === 0 ? null : `clé-${i}`);
+      assert.equal(r.value, i % 7 === 0 ? null : `välue-${'x'.repeat(i % 50)}-${i}`);
+      assert.deepEqual(r.headers, i % 3 === 0 ? { 'h€': String(i), empty: null } : {});
+      assert.equal(r.timestamp, 1_700_000_000_000 + i);
+    }
+    const viaKcat = await kcatConsume({ bootstrap: agent.bootstrap, topic: 'c-strings' });
+    assert.equal(viaKcat.length, n);
+    assert.equal(viaKcat[1]!.key, 'clé-1');
+    assert.equal(viaKcat[1]!.payload, `välue-${'x'.repeat(1)}-1`);
   });
 
   it('lists earliest, latest and by-timestamp offsets; reports out-of-range fetches', async () => {
