@@ -27,6 +27,8 @@ const EMPTY: Buffer[] = [];
 interface Wanted {
   topicKey: string;
   topic: TopicInfo | null;
+  /** Set when looking the topic up failed (the metadata store is down or stuck): every partition gets it. */
+  lookupErrorCode?: number;
   partition: number;
   fetchOffset: number;
   partitionMaxBytes: number;
@@ -53,6 +55,11 @@ async function readOnce(wanted: Wanted[], maxBytes: number, ctx: RequestContext)
   const deadlineMs = Date.now() + agent.reader.readTimeoutMs;
   for (const w of wanted) {
     const base = { partitionIndex: w.partition, abortedTransactions: null, preferredReadReplica: -1, records: EMPTY };
+    if (w.lookupErrorCode !== undefined) {
+      anyError = true;
+      results.push({ ...base, errorCode: w.lookupErrorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n });
+      continue;
+    }
     if (!w.topic || w.partition < 0 || w.partition >= w.topic.partitions) {
       anyError = true;
       results.push({ ...base, errorCode: ctx.apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n });
@@ -96,12 +103,23 @@ export const fetchHandler = defineHandler({
     const byId = apiVersion >= 13;
     const wanted: Wanted[] = [];
     const order: { key: string; topicId: string; name: string; count: number }[] = [];
+    // Topic lookups are bounded like reads: a stuck metadata store must not hold the connection.
+    const lookupDeadlineMs = Date.now() + agent.reader.readTimeoutMs;
     for (const t of req.topics) {
-      const topic = byId ? await agent.topics.getById(t.topicId) : await agent.topics.get(t.topic);
       const key = byId ? t.topicId : t.topic;
+      let topic: TopicInfo | null = null;
+      let lookupErrorCode: number | undefined;
+      try {
+        topic = await withDeadline(byId ? agent.topics.getById(t.topicId) : agent.topics.get(t.topic), lookupDeadlineMs, () => `lookup of topic ${key}`);
+      } catch (e) {
+        agent.log('warn', `fetch ${key} failed: ${(e as Error).message}`);
+        lookupErrorCode = errorCodeOf(e) === ErrorCode.UNKNOWN_SERVER_ERROR ? ErrorCode.KAFKA_STORAGE_ERROR : errorCodeOf(e);
+      }
       order.push({ key, topicId: t.topicId, name: t.topic, count: t.partitions.length });
       for (const p of t.partitions) {
-        wanted.push({ topicKey: key, topic, partition: p.partition, fetchOffset: Number(p.fetchOffset), partitionMaxBytes: Math.max(0, p.partitionMaxBytes) });
+        const w: Wanted = { topicKey: key, topic, partition: p.partition, fetchOffset: Number(p.fetchOffset), partitionMaxBytes: Math.max(0, p.partitionMaxBytes) };
+        if (lookupErrorCode !== undefined) w.lookupErrorCode = lookupErrorCode;
+        wanted.push(w);
       }
     }
     const maxBytes = req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;

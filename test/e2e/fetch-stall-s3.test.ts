@@ -13,6 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
 import { Fetch, Metadata } from '../../core/protocol/generated/index.js';
 import { scanBatches } from '../../core/records/batch.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
@@ -87,6 +88,33 @@ describe('Fetch when an object read never settles (S3 behind a stalling proxy)',
     assert.deepEqual(records.map((r) => r.offset), Array.from({ length: 200 }, (_, i) => i));
     assert.deepEqual(records.map((r) => r.payload), Array.from({ length: 200 }, (_, i) => `value-${i}`));
     assert.equal(proxy!.stats.faults.stall, 1);
+  });
+
+  it('a kafkajs group consumer starting on a stuck read gets every record once the store answers again', async () => {
+    await produceLines('stall-kafkajs', 100);
+    const stalledBefore = proxy!.stats.faults.stall;
+    armed = true;
+    const kafka = new Kafka({ clientId: 'fetch-stall', brokers: [agent.bootstrap], logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: 'fetch-stall-kafkajs', maxWaitTimeInMs: 500 });
+    const values: string[] = [];
+    let done!: () => void;
+    const all = new Promise<void>((r) => (done = r));
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic: 'stall-kafkajs', fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          values.push(message.value!.toString());
+          if (values.length === 100) done();
+        },
+      });
+      await waitForStalledGet(stalledBefore + 1);
+      armed = false;
+      await answeredWithin(all, 90_000, 'kafkajs consumer after a stuck read');
+    } finally {
+      await consumer.disconnect();
+    }
+    assert.deepEqual(values, Array.from({ length: 100 }, (_, i) => `value-${i}`));
   });
 
   it('the stuck Fetch answers KAFKA_STORAGE_ERROR, the request behind it on the connection is answered after it, and a retry reads the records', async () => {
