@@ -11,10 +11,11 @@
  * and read_committed sees the same records as read_uncommitted.
  * Errors per partition: UNKNOWN_TOPIC_OR_PARTITION / UNKNOWN_TOPIC_ID, OFFSET_OUT_OF_RANGE,
  * KAFKA_STORAGE_ERROR when the object store fails.
- * Bounded: every Fetch answers by its max wait plus one read bound (LogReader.readTimeoutMs). A
- * read pass's waits on the metadata and object stores share one deadline; a partition whose read
- * is still waiting then fails with KAFKA_STORAGE_ERROR (retriable), because a Fetch that never
- * answers holds every later response of its connection (they go out in request order).
+ * Bounded, whatever the stores do: the topic lookups, and each read pass over the partitions,
+ * get one deadline of LogReader.readTimeoutMs (10 s) for all their waits on the metadata and
+ * object stores; a partition still waiting then fails with KAFKA_STORAGE_ERROR (retriable). So a
+ * Fetch answers by its max wait plus those bounds, never later: a Fetch that never answered would
+ * hold every later response of its connection (they go out in request order).
  */
 import { Fetch } from '../../core/protocol/generated/index.js';
 import type { TopicInfo } from '../../core/metadata/metadata-store.js';
