@@ -21,7 +21,7 @@ import { Fetch } from '../../core/protocol/generated/index.js';
 import type { TopicInfo } from '../../core/metadata/metadata-store.js';
 import { ErrorCode, errorCodeOf } from '../error-codes.js';
 import { defineHandler, type RequestContext } from '../handler.js';
-import { withDeadline } from '../read-path/deadline.js';
+import { Deadline } from '../read-path/deadline.js';
 
 const EMPTY: Buffer[] = [];
 
@@ -53,44 +53,48 @@ async function readOnce(wanted: Wanted[], maxBytes: number, ctx: RequestContext)
   let anyError = false;
   // One bound for the whole pass: partitions are read one after another (the byte budget is
   // shared), so per-partition bounds would add up.
-  const deadlineMs = Date.now() + agent.reader.readTimeoutMs;
-  for (const w of wanted) {
-    const base = { partitionIndex: w.partition, abortedTransactions: null, preferredReadReplica: -1, records: EMPTY };
-    if (w.lookupErrorCode !== undefined) {
-      anyError = true;
-      results.push({ ...base, errorCode: w.lookupErrorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n });
-      continue;
-    }
-    if (!w.topic || w.partition < 0 || w.partition >= w.topic.partitions) {
-      anyError = true;
-      results.push({ ...base, errorCode: ctx.apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n });
-      continue;
-    }
-    try {
-      const state = await withDeadline(agent.partitionStates.get(w.topic.name, w.partition), deadlineMs, () => `partition state of ${w.topic!.name}-${w.partition}`);
-      if (!state) throw Object.assign(new Error('partition vanished'), { code: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
-      const hw = BigInt(state.highWatermark);
-      const lso = BigInt(state.logStartOffset);
-      if (w.fetchOffset < state.logStartOffset || w.fetchOffset > state.highWatermark) {
+  const deadline = Deadline.in(agent.reader.readTimeoutMs);
+  try {
+    for (const w of wanted) {
+      const base = { partitionIndex: w.partition, abortedTransactions: null, preferredReadReplica: -1, records: EMPTY };
+      if (w.lookupErrorCode !== undefined) {
         anyError = true;
-        results.push({ ...base, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, highWatermark: hw, lastStableOffset: hw, logStartOffset: lso });
+        results.push({ ...base, errorCode: w.lookupErrorCode, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n });
         continue;
       }
-      const budget = Math.min(w.partitionMaxBytes, Math.max(0, maxBytes - bytes));
-      let records: Buffer[] = EMPTY;
-      if (w.fetchOffset < state.highWatermark && (budget > 0 || bytes === 0)) {
-        const read = await agent.reader.read(w.topic.name, w.partition, w.fetchOffset, budget, bytes === 0, state.highWatermark, deadlineMs);
-        // Pieces go to the encoder by reference; the connection writes them without a copy.
-        records = read.records;
-        bytes += read.sizeBytes;
+      if (!w.topic || w.partition < 0 || w.partition >= w.topic.partitions) {
+        anyError = true;
+        results.push({ ...base, errorCode: ctx.apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n });
+        continue;
       }
-      results.push({ ...base, errorCode: ErrorCode.NONE, highWatermark: hw, lastStableOffset: hw, logStartOffset: lso, records });
-    } catch (e) {
-      anyError = true;
-      const code = (e as { code?: number }).code ?? errorCodeOf(e);
-      agent.log('warn', `fetch ${w.topicKey}-${w.partition} failed: ${(e as Error).message}`);
-      results.push({ ...base, errorCode: typeof code === 'number' ? code : ErrorCode.KAFKA_STORAGE_ERROR, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n });
+      try {
+        const state = await deadline.race(agent.partitionStates.get(w.topic.name, w.partition), () => `partition state of ${w.topic!.name}-${w.partition}`);
+        if (!state) throw Object.assign(new Error('partition vanished'), { code: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+        const hw = BigInt(state.highWatermark);
+        const lso = BigInt(state.logStartOffset);
+        if (w.fetchOffset < state.logStartOffset || w.fetchOffset > state.highWatermark) {
+          anyError = true;
+          results.push({ ...base, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, highWatermark: hw, lastStableOffset: hw, logStartOffset: lso });
+          continue;
+        }
+        const budget = Math.min(w.partitionMaxBytes, Math.max(0, maxBytes - bytes));
+        let records: Buffer[] = EMPTY;
+        if (w.fetchOffset < state.highWatermark && (budget > 0 || bytes === 0)) {
+          const read = await agent.reader.read(w.topic.name, w.partition, w.fetchOffset, budget, bytes === 0, state.highWatermark, deadline);
+          // Pieces go to the encoder by reference; the connection writes them without a copy.
+          records = read.records;
+          bytes += read.sizeBytes;
+        }
+        results.push({ ...base, errorCode: ErrorCode.NONE, highWatermark: hw, lastStableOffset: hw, logStartOffset: lso, records });
+      } catch (e) {
+        anyError = true;
+        const code = (e as { code?: number }).code ?? errorCodeOf(e);
+        agent.log('warn', `fetch ${w.topicKey}-${w.partition} failed: ${(e as Error).message}`);
+        results.push({ ...base, errorCode: typeof code === 'number' ? code : ErrorCode.KAFKA_STORAGE_ERROR, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n });
+      }
     }
+  } finally {
+    deadline.clear();
   }
   return { results, bytes, anyError };
 }
@@ -105,13 +109,13 @@ export const fetchHandler = defineHandler({
     const wanted: Wanted[] = [];
     const order: { key: string; topicId: string; name: string; count: number }[] = [];
     // Topic lookups are bounded like reads: a stuck metadata store must not hold the connection.
-    const lookupDeadlineMs = Date.now() + agent.reader.readTimeoutMs;
+    const lookups = Deadline.in(agent.reader.readTimeoutMs);
     for (const t of req.topics) {
       const key = byId ? t.topicId : t.topic;
       let topic: TopicInfo | null = null;
       let lookupErrorCode: number | undefined;
       try {
-        topic = await withDeadline(byId ? agent.topics.getById(t.topicId) : agent.topics.get(t.topic), lookupDeadlineMs, () => `lookup of topic ${key}`);
+        topic = await lookups.race(byId ? agent.topics.getById(t.topicId) : agent.topics.get(t.topic), () => `lookup of topic ${key}`);
       } catch (e) {
         agent.log('warn', `fetch ${key} failed: ${(e as Error).message}`);
         lookupErrorCode = errorCodeOf(e) === ErrorCode.UNKNOWN_SERVER_ERROR ? ErrorCode.KAFKA_STORAGE_ERROR : errorCodeOf(e);
@@ -123,6 +127,7 @@ export const fetchHandler = defineHandler({
         wanted.push(w);
       }
     }
+    lookups.clear();
     const maxBytes = req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
     const deadline = Date.now() + Math.min(Math.max(0, req.maxWaitMs), agent.config.fetchWaitMaxMs);
     const parts = wanted.filter((w) => w.topic).map((w) => ({ topic: w.topic!.name, partition: w.partition }));

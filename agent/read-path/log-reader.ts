@@ -8,7 +8,7 @@ import type { IndexEntry, MetadataStore } from '../../core/metadata/metadata-sto
 import type { ObjectStore } from '../../core/storage/object-store.js';
 import type { LogCache } from './log-cache.js';
 import { patchOffsets } from '../../core/records/patch-offsets.js';
-import { withDeadline } from './deadline.js';
+import { Deadline, withDeadline } from './deadline.js';
 
 /** Byte positions inside a v2 batch header (see docs/format.md). */
 const BATCH_LENGTH_AT = 8;
@@ -63,9 +63,9 @@ export class LogReader {
   /**
    * The stored bytes of one index entry, offsets patched, as consecutive pieces (each holds
    * whole batches). Concurrent misses share one GET; waiting for it ends at deadlineMs with a
-   * retriable 'unavailable' error.
+   * retriable 'unavailable' error (a Deadline shared by a read pass, or a time in ms).
    */
-  async entryPieces(entry: IndexEntry, deadlineMs = Date.now() + this.readTimeoutMs): Promise<Buffer[]> {
+  async entryPieces(entry: IndexEntry, deadline: Deadline | number = Date.now() + this.readTimeoutMs): Promise<Buffer[]> {
     const cached = this.cache.get(entry.objectKey, entry.byteStart, entry.byteLength);
     if (cached) return patchOffsets(cached, entry.baseOffset);
     const k = `${entry.objectKey}:${entry.byteStart}:${entry.byteLength}`;
@@ -90,7 +90,7 @@ export class LogReader {
     const shared = g;
     let buf: Buffer;
     try {
-      buf = await withDeadline(shared.promise, deadlineMs, () => `read of ${entry.objectKey} bytes ${entry.byteStart}+${entry.byteLength}`);
+      buf = await withDeadline(shared.promise, deadline, () => `read of ${entry.objectKey} bytes ${entry.byteStart}+${entry.byteLength}`);
     } catch (e) {
       // Timed out (or failed): the next read of these bytes starts its own GET.
       if (this.inflight.get(k) === shared) this.inflight.delete(k);
@@ -119,18 +119,28 @@ export class LogReader {
     maxBytes: number,
     allowOversize: boolean,
     highWatermark: number,
-    deadlineMs = Date.now() + this.readTimeoutMs,
+    deadline?: Deadline | number,
   ): Promise<PartitionRead> {
+    if (deadline instanceof Deadline) return this.readWithin(topic, partition, offset, maxBytes, allowOversize, highWatermark, deadline);
+    const own = new Deadline(deadline ?? Date.now() + this.readTimeoutMs);
+    try {
+      return await this.readWithin(topic, partition, offset, maxBytes, allowOversize, highWatermark, own);
+    } finally {
+      own.clear();
+    }
+  }
+
+  private async readWithin(topic: string, partition: number, offset: number, maxBytes: number, allowOversize: boolean, highWatermark: number, deadline: Deadline): Promise<PartitionRead> {
     const out: Buffer[] = [];
     let total = 0;
     let next = offset;
     let from = offset;
     outer: while (from < highWatermark) {
-      const entries = await withDeadline(this.metadata.readIndex(topic, partition, from, INDEX_ENTRIES_PER_READ), deadlineMs, () => `index read of ${topic}-${partition} at ${from}`);
+      const entries = await deadline.race(this.metadata.readIndex(topic, partition, from, INDEX_ENTRIES_PER_READ), () => `index read of ${topic}-${partition} at ${from}`);
       if (entries.length === 0) break;
       for (const entry of entries) {
         let batchBase = entry.baseOffset;
-        for (const buf of await this.entryPieces(entry, deadlineMs)) {
+        for (const buf of await this.entryPieces(entry, deadline)) {
           let pos = 0;
           let sliceStart = -1;
           let sliceEnd = 0;
