@@ -27,8 +27,9 @@ import { produce } from './lib/clients.js';
 import { cpuSecondsOf } from './lib/process.js';
 import { findProfile, formatProfile, makeProfileDir, summarizeProfile } from './lib/profile.js';
 import { MiB, fmt, parseBenchFlags, printHeader, printResult } from './lib/report.js';
-import { FramePool, KafkaConnection } from '../connectors/mirror/kafka-connection.js';
-import { SourceCluster, type FetchWant } from '../connectors/mirror/clusters.js';
+import type { BrokerConnection } from '../core/client/broker-connection.js';
+import { FramePool } from '../core/client/frame-pool.js';
+import { SourceCluster, openConnection, type FetchWant } from '../connectors/mirror/clusters.js';
 import { filterFetched } from '../connectors/mirror/record-filter.js';
 import { ListOffsets } from '../core/protocol/generated/index.js';
 
@@ -48,8 +49,8 @@ const flags = parseBenchFlags('mirror', {
 });
 
 /** Sum of the partitions' latest offsets (-1 if any partition cannot be read yet). */
-async function ends(conn: KafkaConnection, topic: string, partitions: number): Promise<number> {
-  const res = await conn.request(ListOffsets, conn.version(ListOffsets, 7), {
+async function ends(conn: BrokerConnection, topic: string, partitions: number): Promise<number> {
+  const res = await conn.send(ListOffsets, await conn.version(ListOffsets, 7), {
     replicaId: -1,
     isolationLevel: 0,
     timeoutMs: 10_000,
@@ -60,9 +61,9 @@ async function ends(conn: KafkaConnection, topic: string, partitions: number): P
   return parts.reduce((n, p) => n + Number(p.offset), 0);
 }
 
-async function connect(bootstrap: string): Promise<KafkaConnection> {
+async function connect(bootstrap: string): Promise<BrokerConnection> {
   const [host, port] = bootstrap.split(':');
-  return KafkaConnection.open({ host: host!, port: Number(port), clientId: 'bench', timeoutMs: 10_000, responseBytesMax: MiB });
+  return openConnection({ host: host!, port: Number(port) }, { clientId: 'bench', timeoutMs: 10_000, responseBytesMax: MiB });
 }
 
 /** CPU seconds of this process (the kafkajs consumer and the raw fetch run in it). */

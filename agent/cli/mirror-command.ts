@@ -19,7 +19,7 @@ import type { Coordination } from '../../core/coordination/coordination.js';
 import { MemoryCoordination } from '../../core/coordination/memory-coordination.js';
 import { SourceCluster, WeirTarget, type HostPort } from '../../connectors/mirror/clusters.js';
 import { Mirror, type PartitionProgress } from '../../connectors/mirror/mirror.js';
-import type { SaslMechanism, SaslOptions } from '../../connectors/mirror/sasl.js';
+import type { SaslMechanism, SaslOptions } from '../../core/client/sasl.js';
 import { flagsHelp, parseFlags, UsageError, type FlagDef, type FlagValues } from './flags.js';
 
 const MiB = 1024 * 1024;

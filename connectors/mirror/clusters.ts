@@ -1,9 +1,13 @@
 /**
- * The two ends of the mirror, on KafkaConnection: the source cluster (Metadata, raw Fetch,
+ * The two ends of the mirror, on core/client's BrokerConnection: the source cluster (Metadata, raw Fetch,
  * ListOffsets, through each partition's leader) and the Weir target (WeirMirrorTopics,
  * WeirMirrorWrite, ListOffsets, DeleteRecords, OffsetCommit through the group's coordinator).
  * Connections are opened lazily, one per broker, and re-opened after a failure.
  */
+import type { ConnectionOptions } from 'node:tls';
+import { BrokerConnection } from '../../core/client/broker-connection.js';
+import type { FramePool } from '../../core/client/frame-pool.js';
+import type { SaslOptions } from '../../core/client/sasl.js';
 import { WeirError } from '../../core/errors.js';
 import {
   DeleteRecords,
@@ -16,7 +20,6 @@ import {
   WeirMirrorWrite,
   type WeirMirrorTopicsResponseTopicResult,
 } from '../../core/protocol/generated/index.js';
-import { KafkaConnection, type KafkaConnectionOptions } from './kafka-connection.js';
 import type { AbortedTransaction } from './record-filter.js';
 
 export interface HostPort {
@@ -24,18 +27,50 @@ export interface HostPort {
   port: number;
 }
 
-export type ConnectionSettings = Omit<KafkaConnectionOptions, 'host' | 'port'>;
+export interface ConnectionSettings {
+  clientId: string;
+  /** Per request, and for connecting. */
+  timeoutMs: number;
+  tls?: ConnectionOptions | null;
+  sasl?: SaslOptions | null;
+  /** Largest response frame accepted; a bigger one closes the connection (bound on memory). */
+  responseBytesMax: number;
+  /** Reused buffers for large Fetch answers (none: each is a fresh allocation). */
+  framePool?: FramePool;
+}
+
+/**
+ * Requests in flight on one connection. The mirror's own loops bound what they send (one fetch
+ * and its prefetch per lane connection; a loop's writes); this only caps a runaway.
+ */
+const MAX_IN_FLIGHT = 1024;
+
+/** One connection to a source broker or a Weir agent, with the mirror's settings. */
+export function openConnection(hp: HostPort, s: ConnectionSettings): Promise<BrokerConnection> {
+  return BrokerConnection.open({
+    host: hp.host,
+    port: hp.port,
+    clientId: s.clientId,
+    connectTimeoutMs: s.timeoutMs,
+    requestTimeoutMs: s.timeoutMs,
+    maxInFlight: MAX_IN_FLIGHT,
+    responseBytesMax: s.responseBytesMax,
+    tls: s.tls ?? null,
+    sasl: s.sasl ?? null,
+    ...(s.framePool ? { framePool: s.framePool } : {}),
+  });
+}
 
 const NO_UUID = '00000000-0000-0000-0000-000000000000';
 
 /** Opens and caches one connection per address. */
 class ConnectionPool {
-  private readonly conns = new Map<string, Promise<KafkaConnection>>();
+  private readonly conns = new Map<string, Promise<BrokerConnection>>();
 
   constructor(private readonly settings: ConnectionSettings) {}
 
   /** `slot` > 0: a connection of its own to the same address (see SourceCluster.fetch). */
-  get(hp: HostPort, slot = 0): Promise<KafkaConnection> {
+  get(hp: HostPort, slot = 0): Promise<BrokerConnection> {
     const key = slot === 0 ? `${hp.host}:${hp.port}` : `${hp.host}:${hp.port}#${slot}`;
     let p = this.conns.get(key);
     if (p !== undefined) {
@@ -46,8 +81,8 @@ class ConnectionPool {
     return this.reopen(key, hp);
   }
 
-  private reopen(key: string, hp: HostPort): Promise<KafkaConnection> {
-    const p = KafkaConnection.open({ ...this.settings, ...hp });
+  private reopen(key: string, hp: HostPort): Promise<BrokerConnection> {
+    const p = openConnection(hp, this.settings);
     this.conns.set(key, p);
     p.catch(() => {
       if (this.conns.get(key) === p) this.conns.delete(key);
@@ -115,7 +150,7 @@ export class SourceCluster {
   }
 
   /** Any reachable broker: the bootstrap list first, then the last known brokers. */
-  private async anyConnection(): Promise<KafkaConnection> {
+  private async anyConnection(): Promise<BrokerConnection> {
     const candidates = [...this.bootstrap, ...(this.meta ? [...this.meta.brokers.values()] : [])];
     let last: unknown = null;
     for (const hp of candidates) {
@@ -131,8 +166,8 @@ export class SourceCluster {
   /** The whole cluster's topics, partitions and leaders. */
   async metadata(): Promise<SourceMetadata> {
     const conn = await this.anyConnection();
-    const v = conn.version(Metadata, 12, 1);
-    const res = await conn.request(Metadata, v, { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
+    const v = await conn.version(Metadata, 12, 1);
+    const res = await conn.send(Metadata, v, { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false });
     const brokers = new Map((res.brokers ?? []).map((b) => [b.nodeId!, { host: b.host!, port: b.port! }]));
     const topics = new Map<string, SourceTopic>();
     for (const t of res.topics ?? []) {
@@ -145,7 +180,7 @@ export class SourceCluster {
     return this.meta;
   }
 
-  private async leaderConnection(brokerId: number, slot = 0): Promise<KafkaConnection> {
+  private async leaderConnection(brokerId: number, slot = 0): Promise<BrokerConnection> {
     const hp = this.meta?.brokers.get(brokerId);
     if (hp === undefined) throw new WeirError('unavailable', `source broker ${brokerId} is not in the metadata`);
     return this.pool.get(hp, slot);
@@ -163,14 +198,14 @@ export class SourceCluster {
   async fetch(brokerId: number, wants: readonly FetchWant[], limits: { maxWaitMs: number; maxBytes: number; partitionMaxBytes: number }, lane = 0): Promise<FetchResult> {
     const conn = await this.leaderConnection(brokerId, lane + 1);
     // v12 is the last version naming topics (v13+ uses topic ids, which we would have to map).
-    const v = conn.version(Fetch, 12, 4);
+    const v = await conn.version(Fetch, 12, 4);
     const byTopic = new Map<string, FetchWant[]>();
     for (const w of wants) {
       let list = byTopic.get(w.topic);
       if (!list) byTopic.set(w.topic, (list = []));
       list.push(w);
     }
-    const { body: res, release } = await conn.requestFrame(
+    const { body: res, release } = await conn.sendFrame(
       Fetch,
       v,
       {
@@ -252,15 +287,15 @@ export class SourceCluster {
   }
 }
 
-async function listOffsetsOn(conn: KafkaConnection, wants: readonly { topic: string; partition: number }[], timestamp: bigint, isolationLevel: number): Promise<Map<string, number>> {
-  const v = conn.version(ListOffsets, 7, 1);
+async function listOffsetsOn(conn: BrokerConnection, wants: readonly { topic: string; partition: number }[], timestamp: bigint, isolationLevel: number): Promise<Map<string, number>> {
+  const v = await conn.version(ListOffsets, 7, 1);
   const byTopic = new Map<string, number[]>();
   for (const w of wants) {
     let list = byTopic.get(w.topic);
     if (!list) byTopic.set(w.topic, (list = []));
     list.push(w.partition);
   }
-  const res = await conn.request(ListOffsets, v, {
+  const res = await conn.send(ListOffsets, v, {
     replicaId: -1,
     isolationLevel,
     timeoutMs: 15_000,
@@ -298,7 +333,7 @@ export class WeirTarget {
     this.pool = new ConnectionPool(settings);
   }
 
-  private conn(): Promise<KafkaConnection> {
+  private conn(): Promise<BrokerConnection> {
     return this.pool.get(this.agent);
   }
 
@@ -307,7 +342,7 @@ export class WeirTarget {
     const conn = await this.conn();
     const out: WeirMirrorTopicsResponseTopicResult[] = [];
     for (let i = 0; i < topics.length; i += 500) {
-      const res = await conn.request(WeirMirrorTopics, conn.version(WeirMirrorTopics, 0), {
+      const res = await conn.send(WeirMirrorTopics, await conn.version(WeirMirrorTopics, 0), {
         token: this.token,
         topics: topics.slice(i, i + 500).map((t) => ({
           name: t.name,
@@ -330,7 +365,7 @@ export class WeirTarget {
       if (!t) byTopic.set(p.topic, (t = { topicId: p.topicId, partitions: [] }));
       t.partitions.push({ partitionIndex: p.partition, records: p.records });
     }
-    const res = await conn.request(WeirMirrorWrite, conn.version(WeirMirrorWrite, 0), {
+    const res = await conn.sendByReference(WeirMirrorWrite, await conn.version(WeirMirrorWrite, 0), {
       token: this.token,
       topics: [...byTopic].map(([name, t]) => ({ name, topicId: t.topicId, partitions: t.partitions })),
     }, 120_000);
@@ -358,7 +393,7 @@ export class WeirTarget {
   /** Moves the log start forward, following the source's (retention, DeleteRecords). */
   async deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<void> {
     const conn = await this.conn();
-    await conn.request(DeleteRecords, conn.version(DeleteRecords, 2), { topics: [{ name: topic, partitions: [{ partitionIndex: partition, offset: BigInt(beforeOffset) }] }], timeoutMs: 15_000 });
+    await conn.send(DeleteRecords, await conn.version(DeleteRecords, 2), { topics: [{ name: topic, partitions: [{ partitionIndex: partition, offset: BigInt(beforeOffset) }] }], timeoutMs: 15_000 });
   }
 
   /**
@@ -368,8 +403,8 @@ export class WeirTarget {
    */
   async commitGroupOffsets(group: string, entries: readonly { topic: string; partition: number; offset: number; metadata: string | null }[]): Promise<Map<string, number>> {
     const conn = await this.conn();
-    const fv = conn.version(FindCoordinator, 3);
-    const found = await conn.request(FindCoordinator, fv, { key: group, keyType: 0, coordinatorKeys: [group] });
+    const fv = await conn.version(FindCoordinator, 3);
+    const found = await conn.send(FindCoordinator, fv, { key: group, keyType: 0, coordinatorKeys: [group] });
     if (found.errorCode) throw new WeirError('unavailable', `FindCoordinator for group ${group} failed with error ${found.errorCode}`);
     const coordinator = await this.pool.get({ host: found.host!, port: found.port! });
     const byTopic = new Map<string, { partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; commitTimestamp: bigint; committedMetadata: string | null }[]>();
@@ -378,7 +413,7 @@ export class WeirTarget {
       if (!list) byTopic.set(e.topic, (list = []));
       list.push({ partitionIndex: e.partition, committedOffset: BigInt(e.offset), committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: e.metadata });
     }
-    const res = await coordinator.request(OffsetCommit, coordinator.version(OffsetCommit, 8, 2), {
+    const res = await coordinator.send(OffsetCommit, await coordinator.version(OffsetCommit, 8, 2), {
       groupId: group,
       generationIdOrMemberEpoch: -1,
       memberId: '',

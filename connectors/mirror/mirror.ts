@@ -25,9 +25,9 @@ import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { Coordination, Lease } from '../../core/coordination/coordination.js';
 import { WorkerMembership } from '../../core/coordination/membership.js';
 import { SourceCluster, WeirTarget, type FetchResult, type HostPort, type MirrorTopicSpec } from './clusters.js';
-import { FramePool } from './kafka-connection.js';
+import { FramePool } from '../../core/client/frame-pool.js';
 import { filterFetched } from './record-filter.js';
-import type { SaslOptions } from './sasl.js';
+import type { SaslOptions } from '../../core/client/sasl.js';
 
 /** Topic configs copied from the source: the ones that shape the log or what it accepts. */
 export const MIRRORED_CONFIGS = [

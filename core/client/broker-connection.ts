@@ -4,18 +4,30 @@
  * connection), each with a timeout. The API versions are negotiated once per connection with
  * ApiVersions, so the same client talks to Weir, Apache Kafka or any other implementation.
  *
- * Reading: responses arrive as chunks; they are kept as a list and joined once per complete
- * frame, so a multi-megabyte Fetch response is copied once, not once per chunk.
+ * Reading: responses arrive as chunks; they are kept as a list and each complete frame is copied
+ * once, exactly its own bytes (a frame whole in one chunk is not copied at all), so a
+ * multi-megabyte Fetch response is copied once, not once per chunk. sendFrame assembles large
+ * frames in reused FramePool buffers instead (fresh multi-megabyte allocations are what costs).
+ *
+ * Optional TLS (node:tls) and SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 through SaslHandshake v1 +
+ * SaslAuthenticate, KIP-152), for clusters that require them (the mirror's source). The mirror
+ * copies record batches byte for byte: record bytes in decoded responses are subarrays of the
+ * response frame, and sendByReference writes request records by reference (encodeRequestGather).
  */
-import { connect, type Socket } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { WeirError } from '../errors.js';
-import { decodeResponse, encodeRequest } from '../protocol/frame.js';
-import { ApiVersions } from '../protocol/generated/index.js';
+import { decodeResponse, encodeRequest, encodeRequestGather } from '../protocol/frame.js';
+import { ApiVersions, SaslAuthenticate, SaslHandshake } from '../protocol/generated/index.js';
 import type { ApiSpec } from '../protocol/types.js';
+import type { FramePool } from './frame-pool.js';
 import { KafkaCode, KafkaError } from './kafka-error.js';
+import { saslSession, type SaslOptions } from './sasl.js';
 
 interface Pending {
   correlationId: number;
+  /** Resolve with { body, release } (sendFrame) rather than the body alone. */
+  withFrame: boolean;
   api: ApiSpec;
   version: number;
   resolve: (body: unknown) => void;
@@ -33,7 +45,15 @@ export interface BrokerConnectionOptions {
   maxInFlight: number;
   /** Largest response accepted; a bigger size prefix means a corrupt stream. */
   responseBytesMax: number;
+  /** TLS options (node:tls); none: plain TCP. */
+  tls?: ConnectionOptions | null;
+  /** SASL credentials; open() authenticates before resolving. */
+  sasl?: SaslOptions | null;
+  /** Reused buffers for large frames answering sendFrame (none: each is a fresh allocation). */
+  framePool?: FramePool;
 }
+
+const noRelease = (): void => undefined;
 
 export class BrokerConnection {
   private chunks: Buffer[] = [];
@@ -56,10 +76,24 @@ export class BrokerConnection {
     socket.on('close', () => this.fail(new KafkaError(KafkaCode.NETWORK_EXCEPTION, `connection to ${this.address} closed`)));
   }
 
-  static open(o: BrokerConnectionOptions): Promise<BrokerConnection> {
+  /** Connects (TLS when o.tls) and, when o.sasl, negotiates versions and authenticates. */
+  static async open(o: BrokerConnectionOptions): Promise<BrokerConnection> {
+    const conn = await BrokerConnection.connect(o);
+    if (o.sasl) {
+      try {
+        await conn.authenticate(o.sasl);
+      } catch (e) {
+        conn.close();
+        throw e;
+      }
+    }
+    return conn;
+  }
+
+  private static connect(o: BrokerConnectionOptions): Promise<BrokerConnection> {
     const address = `${o.host}:${o.port}`;
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: o.host, port: o.port });
+      const socket = o.tls ? tlsConnect({ host: o.host, port: o.port, servername: o.host, ...o.tls }) : netConnect({ host: o.host, port: o.port });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new KafkaError(KafkaCode.NETWORK_EXCEPTION, `cannot connect to ${address}: timed out after ${o.connectTimeoutMs} ms`));
@@ -68,7 +102,7 @@ export class BrokerConnection {
         clearTimeout(timer);
         reject(new KafkaError(KafkaCode.NETWORK_EXCEPTION, `cannot connect to ${address}: ${e.message}`));
       });
-      socket.once('connect', () => {
+      socket.once(o.tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
         // Small requests (heartbeats, commits) must not wait for delayed ACKs.
@@ -117,16 +151,40 @@ export class BrokerConnection {
   }
 
   /** Sends at exactly `version`. */
-  async send<Req, Res>(api: ApiSpec<Req, Res>, version: number, body: Req, timeoutMs = this.o.requestTimeoutMs): Promise<Res> {
+  send<Req, Res>(api: ApiSpec<Req, Res>, version: number, body: Req, timeoutMs = this.o.requestTimeoutMs): Promise<Res> {
+    return this.enqueue(api, version, body, timeoutMs, false, false) as Promise<Res>;
+  }
+
+  /**
+   * As send, but records (and large bytes values) are written by reference, not copied into a
+   * frame: one vectored write of the structure and the payloads (encodeRequestGather). The
+   * referenced Buffers must stay unmodified until the request is answered.
+   */
+  sendByReference<Req, Res>(api: ApiSpec<Req, Res>, version: number, body: Req, timeoutMs = this.o.requestTimeoutMs): Promise<Res> {
+    return this.enqueue(api, version, body, timeoutMs, true, false) as Promise<Res>;
+  }
+
+  /**
+   * As send, for answers whose records the caller holds on to for a while (the mirror's fetches,
+   * until written): a large frame that spans TCP chunks is assembled in a buffer from
+   * o.framePool, and `release` hands it back. Call release only once nothing refers to the body's
+   * bytes any more (nor to subarrays of them: a socket write queue included); not calling it is
+   * safe, the buffer is then garbage collected.
+   */
+  sendFrame<Req, Res>(api: ApiSpec<Req, Res>, version: number, body: Req, timeoutMs = this.o.requestTimeoutMs): Promise<{ body: Res; release: () => void }> {
+    return this.enqueue(api, version, body, timeoutMs, true, true) as Promise<{ body: Res; release: () => void }>;
+  }
+
+  private async enqueue<Req>(api: ApiSpec<Req, unknown>, version: number, body: Req, timeoutMs: number, byReference: boolean, withFrame: boolean): Promise<unknown> {
     while (this.pending.length >= this.o.maxInFlight && this.failure === null) {
       await new Promise<void>((r) => this.waiting.push(r));
     }
     if (this.failure) throw this.failure;
     const correlationId = this.nextCorrelationId++;
     if (this.nextCorrelationId > 0x7fffffff) this.nextCorrelationId = 1;
-    const frame = encodeRequest(api, version, correlationId, this.o.clientId, body);
-    return new Promise<Res>((resolve, reject) => {
-      const p: Pending = { correlationId, api: api as ApiSpec, version, resolve: resolve as (b: unknown) => void, reject, timer: null };
+    const segments = byReference ? encodeRequestGather(api, version, correlationId, this.o.clientId, body) : [encodeRequest(api, version, correlationId, this.o.clientId, body)];
+    return new Promise<unknown>((resolve, reject) => {
+      const p: Pending = { correlationId, withFrame, api: api as ApiSpec, version, resolve, reject, timer: null };
       // A timed-out request poisons the connection: its response may still arrive and would be
       // matched to the next request, so the whole connection is failed and reopened.
       p.timer = setTimeout(
@@ -134,8 +192,34 @@ export class BrokerConnection {
         timeoutMs,
       );
       this.pending.push(p);
-      this.socket.write(frame);
+      if (segments.length === 1) this.socket.write(segments[0]!);
+      else {
+        // cork/uncork makes the segments one writev.
+        this.socket.cork();
+        for (const s of segments) this.socket.write(s);
+        this.socket.uncork();
+      }
     });
+  }
+
+  private async authenticate(sasl: SaslOptions): Promise<void> {
+    const mechanism = sasl.mechanism.toUpperCase();
+    const hs = await this.send(SaslHandshake, await this.version(SaslHandshake, 1, 1), { mechanism });
+    if (hs.errorCode) {
+      throw new WeirError('invalid_argument', `${this.address} does not offer SASL ${mechanism} (it offers ${(hs.mechanisms ?? []).join(', ') || 'none'})`, { retriable: false });
+    }
+    const av = await this.version(SaslAuthenticate, 2);
+    const session = saslSession(sasl);
+    let challenge: Buffer | null = null;
+    for (;;) {
+      const step = session.next(challenge);
+      if (step === null) return;
+      const res = await this.send(SaslAuthenticate, av, { authBytes: step });
+      if (res.errorCode) {
+        throw new WeirError('invalid_argument', `SASL ${sasl.mechanism} authentication to ${this.address} failed: ${res.errorMessage ?? `error ${res.errorCode}`}`, { retriable: false });
+      }
+      challenge = res.authBytes ?? Buffer.alloc(0);
+    }
   }
 
   close(): void {
@@ -146,40 +230,66 @@ export class BrokerConnection {
     this.chunks.push(chunk);
     this.bufferedBytes += chunk.length;
     while (this.bufferedBytes >= 4) {
-      const head = this.chunks[0]!.length >= 4 ? this.chunks[0]! : this.join();
-      const size = head.readInt32BE(0);
+      const first = this.chunks[0]!;
+      const size = first.length >= 4 ? first.readInt32BE(0) : Buffer.concat(this.chunks, Math.min(this.bufferedBytes, 8)).readInt32BE(0);
       if (size < 0 || size > this.o.responseBytesMax) {
         return this.fail(new KafkaError(KafkaCode.CORRUPT_MESSAGE, `response of ${size} bytes from ${this.address} exceeds the bound`));
       }
       if (this.bufferedBytes < 4 + size) return;
-      const all = this.chunks.length === 1 ? this.chunks[0]! : this.join();
-      const frame = all.subarray(4, 4 + size);
-      const rest = all.subarray(4 + size);
-      this.chunks = rest.length > 0 ? [rest] : [];
-      this.bufferedBytes = rest.length;
-      this.complete(frame);
+      const p = this.pending.shift();
+      if (p === undefined) return this.fail(new KafkaError(KafkaCode.CORRUPT_MESSAGE, `unexpected response from ${this.address}`));
+      let frame: Buffer;
+      let release = noRelease;
+      const pool = p.withFrame ? this.o.framePool : undefined;
+      if (first.length >= 4 + size) {
+        // The whole frame in one chunk: records are subarrays of it, no copy.
+        frame = first.subarray(4, 4 + size);
+        this.consume(4 + size, null);
+      } else if (pool !== undefined && size >= pool.minBytes) {
+        // Spanning chunks, for a caller that hands the frame back: one copy into a reused buffer.
+        const lease = pool.take(size);
+        frame = lease.frame;
+        release = lease.release;
+        this.consume(4, null);
+        this.consume(size, frame);
+      } else {
+        // One copy of this frame's bytes only; what follows stays in its chunks.
+        frame = Buffer.allocUnsafe(size);
+        this.consume(4, null);
+        this.consume(size, frame);
+      }
+      this.complete(p, frame, release);
       if (this.failure) return;
     }
   }
 
-  private join(): Buffer {
-    const b = Buffer.concat(this.chunks, this.bufferedBytes);
-    this.chunks = [b];
-    return b;
+  /** Takes n buffered bytes off the front, copying them into `into` (from its start) if given. */
+  private consume(n: number, into: Buffer | null): void {
+    this.bufferedBytes -= n;
+    let at = 0;
+    while (n > 0) {
+      const c = this.chunks[0]!;
+      const k = Math.min(n, c.length);
+      if (into !== null) c.copy(into, at, 0, k);
+      at += k;
+      n -= k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
   }
 
-  private complete(frame: Buffer): void {
-    const p = this.pending.shift();
-    if (p === undefined) return this.fail(new KafkaError(KafkaCode.CORRUPT_MESSAGE, `unexpected response from ${this.address}`));
+  private complete(p: Pending, frame: Buffer, release: () => void): void {
     if (p.timer) clearTimeout(p.timer);
     this.waiting.shift()?.();
     try {
       const { correlationId, body } = decodeResponse(p.api, p.version, frame);
       if (correlationId !== p.correlationId) {
+        release();
         return this.fail(new KafkaError(KafkaCode.CORRUPT_MESSAGE, `response out of order from ${this.address}`));
       }
-      p.resolve(body);
+      p.resolve(p.withFrame ? { body, release } : body);
     } catch (e) {
+      release();
       p.reject(new KafkaError(KafkaCode.CORRUPT_MESSAGE, `cannot decode ${p.api.name} v${p.version} response from ${this.address}: ${(e as Error).message}`));
     }
   }

@@ -1,10 +1,10 @@
 /**
- * SASL client mechanisms for the mirror's connections to the source cluster: PLAIN (RFC 4616) and
+ * SASL client mechanisms for BrokerConnection (the mirror's connections to a source cluster): PLAIN (RFC 4616) and
  * SCRAM-SHA-256 / SCRAM-SHA-512 (RFC 5802, 7677; Kafka's KIP-84), on node:crypto. The server's
  * final message is verified, so a broker that does not know the password cannot pass for one.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { WeirError } from '../../core/errors.js';
+import { WeirError } from '../errors.js';
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 

@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CompressionTypes } from 'kafkajs';
-import type { KafkaConnection } from '../../connectors/mirror/kafka-connection.js';
+import type { BrokerConnection } from '../../core/client/broker-connection.js';
 import { WeirMirrorTopics, WeirMirrorWrite } from '../../core/protocol/generated/index.js';
 import { buildBatch, buildBatchSync } from '../../core/records/records.js';
 import { Compression } from '../../core/records/compression.js';
@@ -27,8 +27,8 @@ const RECORDS_PER_PARTITION = 600;
 
 let source: Agent;
 let weir: Agent;
-let src: KafkaConnection;
-let dst: KafkaConnection;
+let src: BrokerConnection;
+let dst: BrokerConnection;
 let mirror: MirrorProcess | null = null;
 
 /** The gappy topic's batches on the source: [base offset, offset deltas of its records, last delta]. */
@@ -93,7 +93,7 @@ describe('weir mirror between two agents', { timeout: 150_000 }, () => {
     await admin.disconnect();
 
     // `gappy`: written at chosen offsets through the mirror API of the source itself.
-    const ensured = await src.request(WeirMirrorTopics, 0, { token: TOKEN, topics: [{ name: 'gappy', action: 0, sourceCluster: 'upstream', numPartitions: 1, configs: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+    const ensured = await src.send(WeirMirrorTopics, 0, { token: TOKEN, topics: [{ name: 'gappy', action: 0, sourceCluster: 'upstream', numPartitions: 1, configs: [{ name: 'cleanup.policy', value: 'compact' }] }] });
     assert.equal(ensured.topics?.[0]?.errorCode, 0);
     const batches = await Promise.all(GAPPY_LAYOUT.map(([base, deltas, lastDelta], b) =>
       buildBatch({
@@ -104,7 +104,7 @@ describe('weir mirror between two agents', { timeout: 150_000 }, () => {
         ...(b === 4 ? { timestampType: 'log-append' as const, maxTimestamp: 1_650_000_000_000 } : {}),
       }),
     ));
-    const written = await src.request(WeirMirrorWrite, 0, { token: TOKEN, topics: [{ name: 'gappy', topicId: ensured.topics![0]!.topicId!, partitions: [{ partitionIndex: 0, records: Buffer.concat(batches) }] }] });
+    const written = await src.send(WeirMirrorWrite, 0, { token: TOKEN, topics: [{ name: 'gappy', topicId: ensured.topics![0]!.topicId!, partitions: [{ partitionIndex: 0, records: Buffer.concat(batches) }] }] });
     assert.equal(written.topics?.[0]?.partitions?.[0]?.errorCode, 0, written.topics?.[0]?.partitions?.[0]?.errorMessage ?? '');
     assert.equal(written.topics?.[0]?.partitions?.[0]?.highWatermark, 54n);
     const admin2 = await connectedAdmin(source.bootstrap);
@@ -201,9 +201,9 @@ describe('weir mirror between two agents', { timeout: 150_000 }, () => {
       weir = await weir.restart();
       dst.close();
       dst = await connect(weir.bootstrap);
-      const described = await dst.request(WeirMirrorTopics, 0, { token: TOKEN, topics: [{ name: 'late', action: 2, sourceCluster: '', numPartitions: 0, configs: [] }] });
+      const described = await dst.send(WeirMirrorTopics, 0, { token: TOKEN, topics: [{ name: 'late', action: 2, sourceCluster: '', numPartitions: 0, configs: [] }] });
       assert.equal(described.topics?.[0]?.mirrorState, 2);
-      const refused = await dst.request(WeirMirrorWrite, 0, { token: TOKEN, topics: [{ name: 'late', topicId: described.topics![0]!.topicId!, partitions: [{ partitionIndex: 0, records: buildBatchSync({ baseOffset: 100n, records: [{ value: 'x' }] }) }] }] });
+      const refused = await dst.send(WeirMirrorWrite, 0, { token: TOKEN, topics: [{ name: 'late', topicId: described.topics![0]!.topicId!, partitions: [{ partitionIndex: 0, records: buildBatchSync({ baseOffset: 100n, records: [{ value: 'x' }] }) }] }] });
       assert.equal(refused.topics?.[0]?.partitions?.[0]?.errorCode, 44);
     } finally {
       await producer.disconnect();

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { KafkaConnection } from '../../connectors/mirror/kafka-connection.js';
+import type { BrokerConnection } from '../../core/client/broker-connection.js';
 import { WeirMirrorTopics, WeirMirrorWrite } from '../../core/protocol/generated/index.js';
 import { buildBatchSync } from '../../core/records/records.js';
 import { startAgent, stopAllAgents, type Agent } from '../helpers/agent-process.js';
@@ -20,7 +20,7 @@ let source: Agent;
 let weir: Agent;
 let tokenless: Agent;
 let mirror: MirrorProcess | null = null;
-const conns: KafkaConnection[] = [];
+const conns: BrokerConnection[] = [];
 
 describe('mirror: group offsets and the write API', { timeout: 120_000 }, () => {
   before(async () => {
@@ -119,28 +119,28 @@ describe('mirror: group offsets and the write API', { timeout: 120_000 }, () => 
     const batch = buildBatchSync({ baseOffset: 0n, records: [{ key: 'k', value: 'v' }] });
     await createTopics(weir.bootstrap, [{ topic: 'ordinary', numPartitions: 1 }]);
     const c = await conn(weir);
-    const plain = await c.request(WeirMirrorTopics, 0, { token: TOKEN, topics: [{ name: 'ordinary', action: 2, sourceCluster: '', numPartitions: 0, configs: [] }] });
+    const plain = await c.send(WeirMirrorTopics, 0, { token: TOKEN, topics: [{ name: 'ordinary', action: 2, sourceCluster: '', numPartitions: 0, configs: [] }] });
     const ordinaryId = plain.topics![0]!.topicId!;
     assert.equal(plain.topics![0]!.mirrorState, 0);
 
     for (const token of ['', 'wrong-token-but-long-enough']) {
-      const w = await c.request(WeirMirrorWrite, 0, { token, topics: [{ name: 'ordinary', topicId: ordinaryId, partitions: [{ partitionIndex: 0, records: batch }] }] });
+      const w = await c.send(WeirMirrorWrite, 0, { token, topics: [{ name: 'ordinary', topicId: ordinaryId, partitions: [{ partitionIndex: 0, records: batch }] }] });
       assert.equal(w.topics?.[0]?.partitions?.[0]?.errorCode, CLUSTER_AUTHORIZATION_FAILED);
       assert.match(w.topics?.[0]?.partitions?.[0]?.errorMessage ?? '', /wrong mirror token/);
-      const t = await c.request(WeirMirrorTopics, 0, { token, topics: [{ name: 'stolen', action: 0, sourceCluster: 'x', numPartitions: 1, configs: [] }] });
+      const t = await c.send(WeirMirrorTopics, 0, { token, topics: [{ name: 'stolen', action: 0, sourceCluster: 'x', numPartitions: 1, configs: [] }] });
       assert.equal(t.topics?.[0]?.errorCode, CLUSTER_AUTHORIZATION_FAILED);
     }
     // With the token, but into an ordinary topic: refused, nothing written.
-    const w = await c.request(WeirMirrorWrite, 0, { token: TOKEN, topics: [{ name: 'ordinary', topicId: ordinaryId, partitions: [{ partitionIndex: 0, records: batch }] }] });
+    const w = await c.send(WeirMirrorWrite, 0, { token: TOKEN, topics: [{ name: 'ordinary', topicId: ordinaryId, partitions: [{ partitionIndex: 0, records: batch }] }] });
     assert.equal(w.topics?.[0]?.partitions?.[0]?.errorCode, POLICY_VIOLATION);
     assert.match(w.topics?.[0]?.partitions?.[0]?.errorMessage ?? '', /not a mirror topic/);
     // The mirror never adopts an ordinary topic of the same name.
-    const adopt = await c.request(WeirMirrorTopics, 0, { token: TOKEN, topics: [{ name: 'ordinary', action: 0, sourceCluster: 'x', numPartitions: 1, configs: [] }] });
+    const adopt = await c.send(WeirMirrorTopics, 0, { token: TOKEN, topics: [{ name: 'ordinary', action: 0, sourceCluster: 'x', numPartitions: 1, configs: [] }] });
     assert.equal(adopt.topics?.[0]?.errorCode, 36);
     assert.deepEqual(await offsets(c, 'ordinary', 1, -1n), [0]);
     // An agent started without --mirror-token refuses every mirror write.
     const t = await conn(tokenless);
-    const refused = await t.request(WeirMirrorWrite, 0, { token: TOKEN, topics: [{ name: 'x', topicId: ordinaryId, partitions: [{ partitionIndex: 0, records: batch }] }] });
+    const refused = await t.send(WeirMirrorWrite, 0, { token: TOKEN, topics: [{ name: 'x', topicId: ordinaryId, partitions: [{ partitionIndex: 0, records: batch }] }] });
     assert.equal(refused.topics?.[0]?.partitions?.[0]?.errorCode, CLUSTER_AUTHORIZATION_FAILED);
     assert.match(refused.topics?.[0]?.partitions?.[0]?.errorMessage ?? '', /--mirror-token/);
     // Ordinary clients still see the APIs in ApiVersions and keep working (kafkajs produce).
@@ -151,7 +151,7 @@ describe('mirror: group offsets and the write API', { timeout: 120_000 }, () => 
   });
 });
 
-async function conn(agent: Agent): Promise<KafkaConnection> {
+async function conn(agent: Agent): Promise<BrokerConnection> {
   const c = await connect(agent.bootstrap);
   conns.push(c);
   return c;

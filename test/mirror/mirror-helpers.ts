@@ -4,7 +4,8 @@
  * and the Weir-only APIs called directly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { KafkaConnection } from '../../connectors/mirror/kafka-connection.js';
+import { openConnection } from '../../connectors/mirror/clusters.js';
+import type { BrokerConnection } from '../../core/client/broker-connection.js';
 import { scanBatches } from '../../core/records/batch.js';
 import { decodeBatchRecords } from '../../core/records/records.js';
 import { Fetch, ListOffsets } from '../../core/protocol/generated/index.js';
@@ -54,14 +55,14 @@ export async function waitFor(what: string, cond: () => Promise<boolean> | boole
   }
 }
 
-export async function connect(bootstrap: string): Promise<KafkaConnection> {
+export async function connect(bootstrap: string): Promise<BrokerConnection> {
   const [host, port] = bootstrap.split(':');
-  return KafkaConnection.open({ host: host!, port: Number(port), clientId: 'mirror-test', timeoutMs: 15_000, responseBytesMax: 256 * 1024 * 1024 });
+  return openConnection({ host: host!, port: Number(port) }, { clientId: 'mirror-test', timeoutMs: 15_000, responseBytesMax: 256 * 1024 * 1024 });
 }
 
 /** Latest (-1n) or earliest (-2n) offsets of a topic's partitions. */
-export async function offsets(conn: KafkaConnection, topic: string, partitions: number, timestamp: -1n | -2n): Promise<number[]> {
-  const res = await conn.request(ListOffsets, conn.version(ListOffsets, 7), {
+export async function offsets(conn: BrokerConnection, topic: string, partitions: number, timestamp: -1n | -2n): Promise<number[]> {
+  const res = await conn.send(ListOffsets, await conn.version(ListOffsets, 7), {
     replicaId: -1,
     isolationLevel: 0,
     timeoutMs: 15_000,
@@ -90,13 +91,13 @@ export interface ReadRecordFull {
 }
 
 /** Every batch and record of a partition from `from` to its high watermark. */
-export async function readPartition(conn: KafkaConnection, topic: string, partition: number, from: number): Promise<{ batches: ReadBatch[]; records: ReadRecordFull[]; highWatermark: number }> {
+export async function readPartition(conn: BrokerConnection, topic: string, partition: number, from: number): Promise<{ batches: ReadBatch[]; records: ReadRecordFull[]; highWatermark: number }> {
   const batches: ReadBatch[] = [];
   const records: ReadRecordFull[] = [];
   let offset = from;
   let hw = Infinity;
   while (offset < hw) {
-    const res = await conn.request(Fetch, conn.version(Fetch, 12), {
+    const res = await conn.send(Fetch, await conn.version(Fetch, 12), {
       clusterId: null,
       replicaId: -1,
       replicaState: { replicaId: -1, replicaEpoch: -1n },
