@@ -6,26 +6,20 @@
  * of key TTLs: the fencing counter must outlive every lease, and a hash keeps a group's state in
  * three keys that a tool can read at once. Keys come from core/metadata/redis-keys.ts.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { WeirError } from '../errors.js';
+import { packagePath } from '../package-root.js';
 import { coordinationKeys, RedisKeys, type CoordinationKeys } from '../metadata/redis-keys.js';
 import { checkCoordinationName, checkTtl, type Coordination, type Lease, type WorkerInfo } from './coordination.js';
 
 const SCRIPTS = ['heartbeat', 'workers', 'leave', 'acquire', 'renew', 'release', 'holders'] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 
-/** tsc does not copy .lua files to dist/: read them from the repository (found by its package.json). */
+/** tsc does not copy .lua files to dist/: read them from the package's sources. */
 function luaDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-  return join(dir, 'core', 'coordination', 'lua');
+  return packagePath('core', 'coordination', 'lua');
 }
 
 let sources: Map<ScriptName, string> | null = null;

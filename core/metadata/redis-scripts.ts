@@ -7,9 +7,9 @@
  * tsc does not copy .lua files to dist/, so they are read from the repository root (found by
  * walking up to package.json), which works from both the TS sources (tsx) and dist/.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packagePath } from '../package-root.js';
 import type { Redis } from 'ioredis';
 import { luaKeyPrelude } from './redis-keys.js';
 
@@ -37,13 +37,7 @@ export type ScriptName = (typeof SCRIPT_NAMES)[number];
 export type ScriptRunner = (name: ScriptName, ...args: (string | number)[]) => Promise<unknown>;
 
 function luaDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-  return join(dir, 'core', 'metadata', 'lua');
+  return packagePath('core', 'metadata', 'lua');
 }
 
 let sources: Map<ScriptName, string> | null = null;

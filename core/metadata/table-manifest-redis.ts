@@ -6,9 +6,8 @@
  *
  * Durability is the server's, as for the metadata store (appendonly yes, appendfsync always).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { packagePath } from '../package-root.js';
 import { Redis } from 'ioredis';
 import { WeirError, isWeirError } from '../errors.js';
 import { RedisKeys, tableManifestKeys, type TableManifestKeys } from './redis-keys.js';
@@ -40,13 +39,7 @@ type ScriptName = keyof typeof SCRIPTS;
 
 /** tsc does not copy .lua files to dist/: read them from the repository root (as redis-scripts.ts does). */
 function luaSource(name: ScriptName): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-  return readFileSync(join(dir, 'core', 'metadata', 'lua', `${name}.lua`), 'utf8');
+  return readFileSync(packagePath('core', 'metadata', 'lua', `${name}.lua`), 'utf8');
 }
 
 export class RedisTableManifestStore implements TableManifestStore {

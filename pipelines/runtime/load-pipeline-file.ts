@@ -14,18 +14,13 @@ import { existsSync, rmSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WeirError } from '../../core/errors.js';
+import { packageRoot } from '../../core/package-root.js';
 import { pipelinesOf } from '../define/load.js';
 import type { Pipeline } from '../define/pipeline.js';
 
 /** The repository (or installed package) root: the first folder above this file with a package.json. */
 function weirRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new WeirError('internal', 'cannot find the weir package root');
-    dir = up;
-  }
-  return dir;
+  return packageRoot();
 }
 
 /** Where this module's compiled tree lives (dist/ when running compiled). */
