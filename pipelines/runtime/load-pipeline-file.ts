@@ -7,8 +7,8 @@
  *   Imports that resolve into Weir's own sources (pipelines/, core/) are redirected to Weir's
  *   compiled modules, the very ones the runtime runs: the pipeline's operators and the runtime's
  *   task must share one module instance (the ambient task context lives in a module variable).
- *   esbuild is not a declared dependency of Weir (tsx, a devDependency, brings it): when it is
- *   missing, the error says to compile the file first. See docs/decisions.md.
+ *   esbuild is a declared dependency; should an install lack it, the error says to compile the
+ *   file first. See docs/decisions.md.
  */
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
