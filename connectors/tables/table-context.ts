@@ -29,6 +29,12 @@ export interface TableContext {
   objects: ObjectStore;
   manifest: TableManifestStore;
   duck: DuckDBConnection;
+  /**
+   * Connections for ranges compacted at the same time in this process (work-queue.ts
+   * InProcessQueue), `duck` first; more on the same DuckDB instance. A range's temp tables live on
+   * its connection, so each range in flight needs its own.
+   */
+  laneConnections: DuckDBConnection[];
   settings: TableSettings;
   /** A private scratch folder (DuckDB output before upload, downloaded files). */
   tempDir: string;
@@ -49,6 +55,8 @@ export interface ContextOptions {
   /** The fs object store's root folder, when the object store is a folder. */
   objectsRoot?: string;
   duckdb?: DuckDBSettings;
+  /** Ranges compacted at once in this process (default 2: see laneConnections and docs/decisions.md). */
+  lanes?: number;
   log?: TableContext['log'];
 }
 
@@ -61,18 +69,28 @@ export async function openTableContext(o: ContextOptions): Promise<TableContext>
     await rm(tempDir, { recursive: true, force: true });
     throw e;
   }
+  const lanes = [duck.connection];
+  try {
+    for (let i = 1; i < Math.max(1, o.lanes ?? 2); i++) lanes.push(await duck.instance.connect());
+  } catch (e) {
+    for (const c of lanes) c.closeSync();
+    duck.instance.closeSync();
+    await rm(tempDir, { recursive: true, force: true });
+    throw e;
+  }
   const root = o.objectsRoot;
   return {
     metadata: o.metadata,
     objects: o.objects,
     manifest: o.manifest,
     duck: duck.connection,
+    laneConnections: lanes,
     settings: o.settings,
     tempDir,
     localPathOf: (key) => (root === undefined ? null : join(root, ...key.split('/'))),
     log: o.log ?? ((level, msg) => process.stderr.write(`weir tables ${level}: ${msg}\n`)),
     async close() {
-      duck.connection.closeSync();
+      for (const c of lanes) c.closeSync();
       duck.instance.closeSync();
       await rm(tempDir, { recursive: true, force: true });
     },

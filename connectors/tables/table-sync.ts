@@ -80,9 +80,17 @@ export class TableSync {
       }
       const range = await planRange(this.ctx.metadata, p.topic, p.partition, p.next, hwm, since.sinceMs, now, this.s, force);
       if (range === null) continue;
-      await this.queue.submit({ topic: p.topic, topicId: p.topicId, partition: p.partition, fromOffset: range.fromOffset, endOffset: range.endOffset });
+      try {
+        await this.queue.submit({ topic: p.topic, topicId: p.topicId, partition: p.partition, fromOffset: range.fromOffset, endOffset: range.endOffset });
+      } catch (e) {
+        // A lane's earlier job failed: let the others finish before the error goes up.
+        await this.queue.settle().catch(() => undefined);
+        throw e;
+      }
       submitted++;
     }
+    // Embedded mode runs a round's ranges side by side (work-queue.ts): all done before the next plan.
+    await this.queue.settle();
     return submitted;
   }
 

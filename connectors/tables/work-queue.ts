@@ -15,19 +15,66 @@ export interface WorkQueue {
   submit(job: RangeJob): Promise<void>;
   /** Ranges this process committed, and rows in them. */
   readonly stats: { ranges: number; rows: number; conflicts: number };
-  /** True when submit() has done the work by the time it resolves. */
+  /** True when the work submitted is done once settle() resolves. */
   readonly inProcess: boolean;
+  /** Embedded: waits for every job submitted so far (throws the first failure). Redis: nothing to wait for here. */
+  settle(): Promise<void>;
   close(): Promise<void>;
 }
 
+/**
+ * Runs jobs in this process, up to one per lane connection at once (ctx.laneConnections, 2 by
+ * default). Why two: a range's time is about half JavaScript on the main thread (log read, record
+ * scan, appender) and half DuckDB on a worker thread (inference, json_transform, Parquet write);
+ * with DuckDB at 1 thread, a second range in flight scans its log while the first one's DuckDB
+ * statements run, using the machine's second core. Ranges of different partitions only: the
+ * sync loop submits at most one range per partition per round and settles before the next.
+ */
 export class InProcessQueue implements WorkQueue {
   readonly stats = { ranges: 0, rows: 0, conflicts: 0 };
   readonly inProcess = true;
-  constructor(private readonly ctx: TableContext, private readonly onRows?: (n: number) => void) {}
-  async submit(job: RangeJob): Promise<void> {
-    count(this.stats, await compactRange(this.ctx, job, this.onRows));
+  private readonly free: TableContext[];
+  private readonly running = new Set<Promise<void>>();
+  private failure: unknown = null;
+  constructor(
+    ctx: TableContext,
+    private readonly onRows?: (n: number) => void,
+    private readonly onOutcome?: (o: RangeOutcome) => void,
+  ) {
+    this.free = ctx.laneConnections.map((duck) => ({ ...ctx, duck }));
   }
-  async close(): Promise<void> {}
+  /** Starts the job on a free lane; waits first while every lane is busy. */
+  async submit(job: RangeJob): Promise<void> {
+    while (this.free.length === 0) await Promise.race(this.running);
+    this.throwFailure();
+    const lane = this.free.pop()!;
+    const run = (async () => {
+      try {
+        const o = await compactRange(lane, job, this.onRows);
+        count(this.stats, o);
+        this.onOutcome?.(o);
+      } catch (e) {
+        this.failure ??= e;
+      } finally {
+        this.free.push(lane);
+      }
+    })();
+    this.running.add(run);
+    void run.finally(() => this.running.delete(run));
+  }
+  async settle(): Promise<void> {
+    await Promise.all(this.running);
+    this.throwFailure();
+  }
+  private throwFailure(): void {
+    if (this.failure === null) return;
+    const e = this.failure;
+    this.failure = null;
+    throw e;
+  }
+  async close(): Promise<void> {
+    await Promise.allSettled(this.running);
+  }
 }
 
 function count(stats: WorkQueue['stats'], o: RangeOutcome): void {
@@ -74,6 +121,8 @@ export class BullMQQueue implements WorkQueue {
     );
     this.worker.on('failed', (job, err) => ctx.log('warn', `range job ${job?.id ?? '?'} failed: ${err.message}`));
   }
+
+  async settle(): Promise<void> {}
 
   async submit(job: RangeJob): Promise<void> {
     // BullMQ ids may not contain ':'; topic names cannot contain '~'.
