@@ -165,24 +165,28 @@ export class Fetcher {
     return out;
   }
 
-  private async decodeColumns(pos: FetchPosition, pd: FetchResponsePartitionData): Promise<FetchedColumns | null> {
-    const base = { topic: pos.topic, partition: pos.partition, highWatermark: Number(pd.highWatermark ?? -1n), logStartOffset: Number(pd.logStartOffset ?? -1n) };
+  /**
+   * What the partition's error code means for this round: null when the data can be read, 'retry'
+   * for a retriable error (stale routing refreshed), or the answer to give without reading.
+   */
+  private partitionOutcome(pos: FetchPosition, pd: FetchResponsePartitionData): null | 'retry' | { outOfRange: true } | { error: KafkaError } {
     const code = pd.errorCode ?? 0;
-    if (code === KafkaCode.OFFSET_OUT_OF_RANGE) return { ...base, columns: new RecordColumns(0), nextOffset: pos.offset, outOfRange: true };
-    if (code !== 0) {
-      const e = new KafkaError(code, `Fetch ${pos.topic}/${pos.partition} at ${pos.offset}`);
-      if (e.retriable) {
-        if (e.staleRouting) this.client.invalidateMetadata();
-        return null;
-      }
-      return { ...base, columns: new RecordColumns(0), nextOffset: pos.offset, error: e };
-    }
+    if (code === 0) return null;
+    if (code === KafkaCode.OFFSET_OUT_OF_RANGE) return { outOfRange: true };
+    const e = new KafkaError(code, `Fetch ${pos.topic}/${pos.partition} at ${pos.offset}`);
+    if (!e.retriable) return { error: e };
+    if (e.staleRouting) this.client.invalidateMetadata();
+    return 'retry';
+  }
+
+  /**
+   * The complete batches of a partition's records, headers read and CRCs checked; a partial
+   * trailing batch is left for the next round. `scannedBytes` is how far the complete ones reach.
+   */
+  private checkedBatches(pos: FetchPosition, pd: FetchResponsePartitionData): { buf: Buffer; headers: BatchHeader[]; scannedBytes: number } {
     const raw = pd.records;
     const buf = raw == null ? Buffer.alloc(0) : Array.isArray(raw) ? Buffer.concat(raw as Buffer[]) : (raw as Buffer);
-    // Pass 1: batch headers and CRCs, to size the columns exactly.
     const headers: BatchHeader[] = [];
-    let capacity = 0;
-    let next = pos.offset;
     let at = 0;
     while (at + LOG_OVERHEAD + 49 <= buf.length) {
       const size = buf.readInt32BE(at + 8) + LOG_OVERHEAD;
@@ -198,11 +202,30 @@ export class Fetcher {
         throw new WeirError('corrupt', `Fetch ${pos.topic}/${pos.partition}: batch at offset ${h.baseOffset} fails its CRC`);
       }
       headers.push(h);
-      if (!h.isControl) capacity += h.recordCount;
       at += h.sizeBytes;
     }
-    // Pass 2: records into the columns.
+    return { buf, headers, scannedBytes: at };
+  }
+
+  /**
+   * A single batch larger than the partition bound: Kafka returns it whole (KIP-74), so this only
+   * happens with a broker that cuts it; ask for more next round rather than spin.
+   */
+  private batchTooLarge(pos: FetchPosition): WeirError {
+    return new WeirError('too_large', `Fetch ${pos.topic}/${pos.partition}: a batch at ${pos.offset} exceeds ${pos.maxBytes ?? this.o.partitionBytesMax} bytes`);
+  }
+
+  private async decodeColumns(pos: FetchPosition, pd: FetchResponsePartitionData): Promise<FetchedColumns | null> {
+    const base = { topic: pos.topic, partition: pos.partition, highWatermark: Number(pd.highWatermark ?? -1n), logStartOffset: Number(pd.logStartOffset ?? -1n) };
+    const outcome = this.partitionOutcome(pos, pd);
+    if (outcome === 'retry') return null;
+    if (outcome !== null) return { ...base, columns: new RecordColumns(0), nextOffset: pos.offset, ...outcome };
+    const { buf, headers, scannedBytes } = this.checkedBatches(pos, pd);
+    // The columns are sized exactly from the headers before any record is read.
+    let capacity = 0;
+    for (const h of headers) if (!h.isControl) capacity += h.recordCount;
     const cols = new RecordColumns(capacity);
+    let next = pos.offset;
     for (const h of headers) {
       const last = Number(h.baseOffset) + h.lastOffsetDelta;
       if (last < next) continue;
@@ -217,57 +240,32 @@ export class Fetcher {
       }
       next = last + 1;
     }
-    if (cols.length === 0 && at === 0 && buf.length > 0 && next === pos.offset) {
-      return { ...base, columns: cols, nextOffset: next, error: new WeirError('too_large', `Fetch ${pos.topic}/${pos.partition}: a batch at ${pos.offset} exceeds ${pos.maxBytes ?? this.o.partitionBytesMax} bytes`) };
+    if (cols.length === 0 && scannedBytes === 0 && buf.length > 0 && next === pos.offset) {
+      return { ...base, columns: cols, nextOffset: next, error: this.batchTooLarge(pos) };
     }
     return { ...base, columns: cols, nextOffset: next };
   }
 
   private async decode(pos: FetchPosition, pd: FetchResponsePartitionData): Promise<FetchedPartition | null> {
     const base = { topic: pos.topic, partition: pos.partition, highWatermark: Number(pd.highWatermark ?? -1n), logStartOffset: Number(pd.logStartOffset ?? -1n) };
-    const code = pd.errorCode ?? 0;
-    if (code === KafkaCode.OFFSET_OUT_OF_RANGE) return { ...base, records: [], nextOffset: pos.offset, outOfRange: true };
-    if (code !== 0) {
-      const e = new KafkaError(code, `Fetch ${pos.topic}/${pos.partition} at ${pos.offset}`);
-      if (e.retriable) {
-        if (e.staleRouting) this.client.invalidateMetadata();
-        return null;
-      }
-      return { ...base, records: [], nextOffset: pos.offset, error: e };
-    }
-    const raw = pd.records;
-    const buf = raw == null ? Buffer.alloc(0) : Array.isArray(raw) ? Buffer.concat(raw as Buffer[]) : (raw as Buffer);
+    const outcome = this.partitionOutcome(pos, pd);
+    if (outcome === 'retry') return null;
+    if (outcome !== null) return { ...base, records: [], nextOffset: pos.offset, ...outcome };
+    const { buf, headers, scannedBytes } = this.checkedBatches(pos, pd);
     const records: KafkaRecord[] = [];
     let next = pos.offset;
-    let at = 0;
-    while (at + LOG_OVERHEAD + 49 <= buf.length) {
-      const size = buf.readInt32BE(at + 8) + LOG_OVERHEAD;
-      if (at + size > buf.length) break; // partial trailing batch: next round re-fetches it
-      let h: BatchHeader;
-      try {
-        h = readBatchHeader(buf, at);
-      } catch (e) {
-        if (e instanceof WeirError && e.kind === 'unsupported') throw new WeirError('unsupported', `Fetch ${pos.topic}/${pos.partition}: ${e.message} (message format v0/v1 is not read)`);
-        throw e;
-      }
-      if (computeBatchCrc(buf, at, h.sizeBytes) !== h.crc) {
-        throw new WeirError('corrupt', `Fetch ${pos.topic}/${pos.partition}: batch at offset ${h.baseOffset} fails its CRC`);
-      }
+    for (const h of headers) {
       const last = Number(h.baseOffset) + h.lastOffsetDelta;
-      if (last >= next) {
-        if (!h.isControl) {
-          for (const r of await decodeBatchRecords(buf, h, { maxBytes: this.o.decompressedBytesMax })) {
-            if (Number(r.offset) >= next) records.push(r);
-          }
+      if (last < next) continue;
+      if (!h.isControl) {
+        for (const r of await decodeBatchRecords(buf, h, { maxBytes: this.o.decompressedBytesMax })) {
+          if (Number(r.offset) >= next) records.push(r);
         }
-        next = last + 1;
       }
-      at += h.sizeBytes;
+      next = last + 1;
     }
-    if (records.length === 0 && at === 0 && buf.length > 0 && next === pos.offset) {
-      // A single batch larger than the partition bound: Kafka returns it whole (KIP-74), so this
-      // only happens with a broker that cuts it; ask for more next round rather than spin.
-      return { ...base, records, nextOffset: next, error: new WeirError('too_large', `Fetch ${pos.topic}/${pos.partition}: a batch at ${pos.offset} exceeds ${pos.maxBytes ?? this.o.partitionBytesMax} bytes`) };
+    if (records.length === 0 && scannedBytes === 0 && buf.length > 0 && next === pos.offset) {
+      return { ...base, records, nextOffset: next, error: this.batchTooLarge(pos) };
     }
     return { ...base, records, nextOffset: next };
   }
