@@ -25,9 +25,11 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { tableToIPC, type Data, type Table } from 'apache-arrow';
+import { Field, makeData, RecordBatch, Schema, Struct, Table, tableFromIPC, tableToIPC, vectorFromArray, type Data, type DataType, type Vector } from 'apache-arrow';
+import { WeirError } from '../../core/errors.js';
 import { ident, literal } from './duckdb-session.js';
-import { duckdbType, type ValueSchema } from './table-schema.js';
+import { arrowType } from './row-batch.js';
+import { duckdbType, FIXED_COLUMNS, type ValueSchema, type ValueType } from './table-schema.js';
 
 const CHUNK_ROWS = 2048;
 
@@ -192,6 +194,59 @@ export async function writeParquet(conn: DuckDBConnection, table: Table, schema:
 /** The Arrow IPC file format (random-access, with footer), as `pyarrow.ipc.open_file` and DuckDB's arrow extension read it. */
 export function writeArrowIpc(table: Table): Uint8Array {
   return tableToIPC(table, 'file');
+}
+
+/**
+ * Several Arrow IPC table files (of one partition, in offset order) as one Arrow IPC file with the
+ * merged schema. Record batches are kept as they are (no copy of their buffers before the
+ * output's own), with the fixed columns taken over unchanged; a value column is rebuilt only where
+ * a file lacks it (all null) or holds a narrower type. Widening follows what one compaction of the
+ * whole range would have written (table-schema.ts coerce): an integer becomes a double; under a
+ * string column a number, boolean or JSON value becomes its JSON text.
+ */
+export function mergeArrowFiles(sources: readonly Uint8Array[], schema: ValueSchema): Uint8Array {
+  const tables = sources.map((b) => tableFromIPC(b));
+  const fixedFields = FIXED_COLUMNS.map((name) => {
+    const f = tables[0]?.schema.fields.find((x) => x.name === name);
+    if (f === undefined) throw new WeirError('corrupt', `an Arrow table file lacks the column ${name}`);
+    return new Field(name, f.type, true);
+  });
+  const fields = [...fixedFields, ...schema.columns.map((c) => new Field(c.name, arrowType(c.type), true))];
+  const outSchema = new Schema(fields);
+  const batches: RecordBatch[] = [];
+  for (const table of tables) {
+    for (const batch of table.batches) {
+      const n = batch.numRows;
+      if (n === 0) continue;
+      const children: Data[] = fixedFields.map((f) => {
+        const data = batch.getChild(f.name)?.data[0];
+        if (data === undefined || String(data.type) !== String(f.type)) throw new WeirError('corrupt', `an Arrow table file's column ${f.name} is not ${String(f.type)}`);
+        return data;
+      });
+      for (const c of schema.columns) children.push(columnAs(batch.getChild(c.name), c.type, n));
+      batches.push(new RecordBatch(outSchema, makeData({ type: new Struct(fields), length: n, children, nullCount: 0 })));
+    }
+  }
+  return tableToIPC(new Table(outSchema, batches), 'file');
+}
+
+/** A file's value column as the merged type (see mergeArrowFiles). */
+function columnAs(source: Vector | null, type: ValueType, n: number): Data {
+  const target: DataType = arrowType(type);
+  if (source === null) return vectorFromArray(new Array<null>(n).fill(null), target).data[0]!;
+  if (String(source.type) === String(target)) return source.data[0]!;
+  const from = String(source.type);
+  const convert = ((): ((v: unknown) => unknown) => {
+    if (type === 'double' && from === 'Int64') return (v) => Number(v as bigint);
+    if (type === 'string') return (v) => (typeof v === 'string' ? v : typeof v === 'bigint' ? v.toString() : JSON.stringify(v));
+    throw new WeirError('corrupt', `an Arrow table file's column of type ${from} cannot become ${type}`);
+  })();
+  const values = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) {
+    const v: unknown = source.get(i);
+    values[i] = v === null || v === undefined ? null : convert(v);
+  }
+  return vectorFromArray(values, target).data[0]!;
 }
 
 export function tempFilePath(dir: string, name: string): string {

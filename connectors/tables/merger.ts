@@ -5,14 +5,19 @@
  * Queries that listed the small files a moment earlier still read them: they are only retired,
  * and deleted after retiredGraceMs. A run of files is merged once it has mergeMinFiles files
  * each below half the target size, adjacent in offsets, and together within the target size.
- * Parquet tables only (Arrow IPC files are left as written).
+ *
+ * Both formats merge, each into its own format (a run never mixes them): Parquet through DuckDB
+ * (read_parquet, cast to the run's merged schema, COPY), Arrow IPC through apache-arrow
+ * (file-writers.ts mergeArrowFiles: record batches kept as they are, only columns whose type
+ * widened rebuilt).
  */
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CommittedTableFile } from '../../core/metadata/table-manifest.js';
+import type { CommittedTableFile, TableFileFormat } from '../../core/metadata/table-manifest.js';
 import { tableFileKey } from '../../core/storage/paths.js';
 import { ident, literal } from './duckdb-session.js';
 import { localFiles } from './file-access.js';
+import { mergeArrowFiles } from './file-writers.js';
 import { removeUnreferenced } from './range-compactor.js';
 import type { TableContext } from './table-context.js';
 import { duckdbType, mergeSchemas, schemaFromJson, schemaToJson, EMPTY_SCHEMA, type ValueSchema } from './table-schema.js';
@@ -24,9 +29,12 @@ export interface MergeSettings {
 
 let mergeCounter = 0;
 
-/** Finds the runs to merge in one partition's live data files. */
-export function findMergeRuns(files: CommittedTableFile[], s: MergeSettings): CommittedTableFile[][] {
-  const sorted = files.filter((f) => f.kind === 'data' && f.format === 'parquet').sort((a, b) => a.firstOffset - b.firstOffset);
+/**
+ * Finds the runs to merge in one partition's live data files of one format (a file of the other
+ * format between two breaks adjacency, so a run is always of one format).
+ */
+export function findMergeRuns(files: CommittedTableFile[], s: MergeSettings, format: TableFileFormat = 'parquet'): CommittedTableFile[][] {
+  const sorted = files.filter((f) => f.kind === 'data' && f.format === format).sort((a, b) => a.firstOffset - b.firstOffset);
   const runs: CommittedTableFile[][] = [];
   let run: CommittedTableFile[] = [];
   let bytes = 0;
@@ -65,52 +73,78 @@ export async function mergeSmallFiles(ctx: TableContext, topic: string, s: Merge
   const byPartition = new Map<number, CommittedTableFile[]>();
   for (const f of state.files) (byPartition.get(f.partition) ?? byPartition.set(f.partition, []).get(f.partition)!).push(f);
   for (const [partition, files] of byPartition) {
-    for (const run of findMergeRuns(files, s)) {
-      let schema = EMPTY_SCHEMA;
-      for (const f of run) schema = mergeSchemas(schema, schemaFromJson(f.schema));
-      const paths = await localFiles(ctx, run.map((f) => f.key));
-      const out = join(ctx.tempDir, `merge-${process.pid}-${mergeCounter++}.parquet`);
-      const first = run[0]!;
-      const last = run[run.length - 1]!;
-      const key = tableFileKey({ topic, partition, firstOffset: first.firstOffset, lastOffset: last.lastOffset, timeMs: Math.max(first.minTimestampMs ?? 0, 0), format: 'parquet' });
-      try {
-        const source = `read_parquet([${paths.map(literal).join(', ')}], union_by_name = true)`;
-        const present = new Set(
-          ((await ctx.duck.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`)).getRows() as unknown[][]).map((r) => String(r[0])),
-        );
-        await ctx.duck.run(
-          `COPY (SELECT ${castList(schema, present)} FROM ${source} ORDER BY "offset") TO ${literal(out)} (FORMAT parquet, COMPRESSION ${ctx.settings.compression})`,
-        );
-        const { readFile } = await import('node:fs/promises');
-        const body = await readFile(out);
-        await ctx.objects.put(key, body);
-        const mins = run.map((f) => f.minTimestampMs).filter((t): t is number => t !== null);
-        const maxs = run.map((f) => f.maxTimestampMs).filter((t): t is number => t !== null);
-        const ok = await ctx.manifest.commitMerge(topic, {
-          remove: run.map((f) => f.key),
-          add: {
-            key,
-            kind: 'data',
-            format: 'parquet',
-            partition,
-            firstOffset: first.firstOffset,
-            lastOffset: last.lastOffset,
-            rowCount: run.reduce((n, f) => n + f.rowCount, 0),
-            sizeBytes: body.byteLength,
-            minTimestampMs: mins.length ? Math.min(...mins) : null,
-            maxTimestampMs: maxs.length ? Math.max(...maxs) : null,
-            schema: schemaToJson(schema),
-          },
-        });
-        if (ok) merged++;
-        else await removeUnreferenced(ctx, topic, [key]);
-      } finally {
-        await rm(out, { force: true });
-        for (const p of paths) if (p.startsWith(ctx.tempDir)) await rm(p, { force: true });
+    for (const format of ['parquet', 'arrow'] as const) {
+      for (const run of findMergeRuns(files, s, format)) {
+        if (await mergeRun(ctx, topic, partition, format, run)) merged++;
       }
     }
   }
   return merged;
+}
+
+/**
+ * Writes the merged file of one run, then swaps it in (commitMerge). Crash-safe at every step:
+ * killed before the commit, the merged object is unreferenced (the next merge of the same run
+ * overwrites it, as its key is the run's offset range; or the orphan sweeper deletes it), and the
+ * small files are still the table; after the commit, the small files are retired. A commit the
+ * manifest refuses (another process merged or changed these files first) deletes our output
+ * unless the winner committed the same key. Returns whether the merge committed.
+ */
+async function mergeRun(ctx: TableContext, topic: string, partition: number, format: 'parquet' | 'arrow', run: CommittedTableFile[]): Promise<boolean> {
+  let schema = EMPTY_SCHEMA;
+  for (const f of run) schema = mergeSchemas(schema, schemaFromJson(f.schema));
+  const first = run[0]!;
+  const last = run[run.length - 1]!;
+  const key = tableFileKey({ topic, partition, firstOffset: first.firstOffset, lastOffset: last.lastOffset, timeMs: Math.max(first.minTimestampMs ?? 0, 0), format });
+  const body = format === 'parquet' ? await mergeParquet(ctx, run, schema) : await mergeArrow(ctx, run, schema);
+  await ctx.objects.put(key, body);
+  const mins = run.map((f) => f.minTimestampMs).filter((t): t is number => t !== null);
+  const maxs = run.map((f) => f.maxTimestampMs).filter((t): t is number => t !== null);
+  const ok = await ctx.manifest.commitMerge(topic, {
+    remove: run.map((f) => f.key),
+    add: {
+      key,
+      kind: 'data',
+      format,
+      partition,
+      firstOffset: first.firstOffset,
+      lastOffset: last.lastOffset,
+      rowCount: run.reduce((n, f) => n + f.rowCount, 0),
+      sizeBytes: body.byteLength,
+      minTimestampMs: mins.length ? Math.min(...mins) : null,
+      maxTimestampMs: maxs.length ? Math.max(...maxs) : null,
+      schema: schemaToJson(schema),
+    },
+  });
+  if (!ok) await removeUnreferenced(ctx, topic, [key]);
+  return ok;
+}
+
+/** The run's Parquet files as one, through DuckDB: every column cast to the merged type, in offset order. */
+async function mergeParquet(ctx: TableContext, run: CommittedTableFile[], schema: ValueSchema): Promise<Buffer> {
+  const paths = await localFiles(ctx, run.map((f) => f.key));
+  const out = join(ctx.tempDir, `merge-${process.pid}-${mergeCounter++}.parquet`);
+  try {
+    const source = `read_parquet([${paths.map(literal).join(', ')}], union_by_name = true)`;
+    const present = new Set(((await ctx.duck.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`)).getRows() as unknown[][]).map((r) => String(r[0])));
+    await ctx.duck.run(
+      `COPY (SELECT ${castList(schema, present)} FROM ${source} ORDER BY "offset") TO ${literal(out)} (FORMAT parquet, COMPRESSION ${ctx.settings.compression})`,
+    );
+    return await readFile(out);
+  } finally {
+    await rm(out, { force: true });
+    for (const p of paths) if (p.startsWith(ctx.tempDir)) await rm(p, { force: true });
+  }
+}
+
+/**
+ * The run's Arrow IPC files as one. Files are read one at a time from the store (the run is at
+ * most the target size, so it is held once in memory, plus the output it becomes).
+ */
+async function mergeArrow(ctx: TableContext, run: CommittedTableFile[], schema: ValueSchema): Promise<Uint8Array> {
+  const sources: Uint8Array[] = [];
+  for (const f of run) sources.push(await ctx.objects.get(f.key));
+  return mergeArrowFiles(sources, schema);
 }
 
 /** Deletes files merges retired more than graceMs ago, then forgets them. */
