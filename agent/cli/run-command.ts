@@ -2,6 +2,7 @@
  * `weir run <file.ts|.js>`: runs the pipelines a file exports (pipelines/runtime/pipeline-runner.ts).
  *
  *   weir run examples/word-count.ts --brokers 127.0.0.1:9092 --workers 2
+ *   weir run examples/word-count.ts --threads 2        # the workers on 2 threads: 2 cores
  *   weir run app.js --redis redis://10.0.0.5:6379 --object-store s3 --s3-bucket ckpt   # one per machine
  *
  * Without --redis the workers coordinate in-process (embedded mode); with it, every process
@@ -19,6 +20,7 @@ import { flagsHelp, parseFlags, UsageError, type FlagDef } from './flags.js';
 const flags: Record<string, FlagDef> = {
   brokers: { type: 'list', default: ['127.0.0.1:9092'], description: 'bootstrap brokers, host:port[,host:port...]' },
   workers: { type: 'int', default: 1, min: 1, max: 256, description: 'workers in this process (each runs a share of the tasks)' },
+  threads: { type: 'int', default: 1, min: 1, max: 64, description: 'worker threads the workers run on, to use several cores (at least one worker per thread)' },
   redis: { type: 'string', default: '', description: 'redis://host:port to coordinate with workers in other processes; empty = in-process only' },
   'redis-namespace': { type: 'string', default: 'weir', description: 'Redis key namespace (as the agents\')' },
   'worker-id': { type: 'string', default: '', description: 'prefix of this process\'s worker ids (default: host-pid)' },
@@ -86,6 +88,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     brokers,
     objectStore,
     workers: f.workers as number,
+    threads: f.threads as number,
+    pipelineFile: positionals[0]!,
     redisUrl: redisUrl || undefined,
     redisNamespace: f['redis-namespace'] as string,
     workerIdPrefix: (f['worker-id'] as string) || undefined,
@@ -105,8 +109,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   });
   await runner.start();
   const names = pipelines.map((p) => p.name).join(', ');
+  const threads = f.threads as number;
+  const workers = Math.max(f.workers as number, threads);
   process.stdout.write(
-    `weir run: ${names} running with ${f.workers} worker(s)${redisUrl ? ` via ${redisUrl}` : ' (embedded)'}${runner.metricsPort !== null ? `; metrics on :${runner.metricsPort}/metrics` : ''}\n`,
+    `weir run: ${names} running with ${workers} worker(s)${threads > 1 ? ` on ${threads} threads` : ''}${redisUrl ? ` via ${redisUrl}` : ' (embedded)'}${runner.metricsPort !== null ? `; metrics on :${runner.metricsPort}/metrics` : ''}\n`,
   );
   const outcome = await new Promise<{ signal: string } | { error: Error }>((resolve) => {
     process.once('SIGINT', () => resolve({ signal: 'SIGINT' }));

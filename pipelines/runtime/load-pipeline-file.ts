@@ -13,6 +13,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { threadId } from 'node:worker_threads';
 import { WeirError } from '../../core/errors.js';
 import { packageRoot } from '../../core/package-root.js';
 import { pipelinesOf } from '../define/load.js';
@@ -48,7 +49,8 @@ async function compileTs(file: string): Promise<string> {
   const esbuild = await loadEsbuild(file);
   const root = weirRoot();
   const compiled = compiledRoot(root);
-  const out = join(dirname(file), `.weir-run-${process.pid}-${Date.now()}.mjs`);
+  // Unique per thread too: `weir run --threads N` compiles the file once on every thread at once.
+  const out = join(dirname(file), `.weir-run-${process.pid}-${threadId}-${Date.now()}.mjs`);
   const redirect = {
     name: 'weir-modules',
     setup(build: { onResolve: (o: { filter: RegExp }, cb: (a: { path: string; resolveDir: string }) => unknown) => void }) {
