@@ -6,7 +6,7 @@
  *
  *   weir tables sync TOPIC... [--once]   compact topics into Parquet (or Arrow) files, continuously,
  *                                        or once up to the current end (a backfill)
- *   weir tables list                     every table: files, rows, bytes, lag
+ *   weir tables list                     every table: files, rows, bytes, last offsets compacted, lag
  *   weir tables describe TOPIC           per partition: files, rows, bytes, last offset compacted, lag
  *   weir tables drop TOPIC               delete a table's files and manifest (the topic stays)
  */
@@ -59,13 +59,14 @@ const syncFlags: Record<string, FlagDef> = {
   'lock-duration-ms': { type: 'int', default: 30_000, min: 1000, max: 3_600_000, description: 'Redis mode: a job whose worker died is retried after this long' },
   'duckdb-threads': { type: 'int', default: 1, min: 1, max: 64, description: 'DuckDB threads of this process (1: background work beside the agents; more processes scale it)' },
   progress: { type: 'bool', env: false, description: 'progress bar on stderr during --once (default: when stderr is a terminal)' },
+  'progress-interval-ms': { type: 'int', default: 250, min: 0, max: 60_000, env: false, description: 'the progress bar is redrawn at most this often (its last, 100% line always)' },
 };
 
 const usage = `usage: weir tables <command> [TOPIC...] [flags]
 
 commands:
   sync TOPIC...        compact topics into table files continuously (--once: up to now, then exit)
-  list                 every table: files, rows, bytes, lag
+  list                 every table: files, rows, bytes, last offset compacted per partition, lag
   describe TOPIC       per partition: files, rows, bytes, last offset compacted, lag
   drop TOPIC           delete a table's files and manifest (the topic is kept)
 
@@ -173,16 +174,30 @@ function parseTopics(names: string[], sub: string, min: number, max = Infinity):
   return names;
 }
 
-function progressBar(enabled: boolean): (done: number, total: number) => void {
-  if (!enabled) return () => undefined;
-  let last = -1;
+/**
+ * The backfill's progress bar: offsets committed to the table of those below the high watermarks
+ * seen at start, redrawn in place (\r) at most once per intervalMs and only when its text changes;
+ * the final line (all done) is always drawn and ends with a newline.
+ */
+export function progressBar(write: (s: string) => void, intervalMs: number, now: () => number = Date.now): (done: number, total: number) => void {
+  let lastDrawMs = -Infinity;
+  let lastText = '';
+  let finished = false;
   return (done, total) => {
-    const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
-    if (pct === last) return;
-    last = pct;
+    if (finished) return;
+    const d = Math.min(Math.max(0, done), total);
+    const final = d >= total;
+    const t = now();
+    if (!final && t - lastDrawMs < intervalMs) return;
+    const pct = total === 0 ? 100 : Math.floor((d / total) * 100);
     const width = 30;
     const filled = Math.round((pct / 100) * width);
-    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(pct).padStart(3)}% ${done}/${total} offsets${pct === 100 ? '\n' : ''}`);
+    const text = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(pct).padStart(3)}% ${d}/${total} offsets`;
+    if (text === lastText && !final) return;
+    lastDrawMs = t;
+    lastText = text;
+    finished = final;
+    write(`\r${text}${final ? '\n' : ''}`);
   };
 }
 
@@ -211,7 +226,7 @@ async function sync(argv: readonly string[], f: FlagValues, topics: string[]): P
       mergeMinFiles: f['merge-min-files'] as number,
       retiredGraceMs: f['retired-grace-ms'] as number,
       orphanGraceMs: f['orphan-grace-ms'] as number,
-      onProgress: progressBar(showProgress),
+      ...(showProgress && once ? { onProgress: progressBar((t) => process.stderr.write(t), f['progress-interval-ms'] as number), progressIntervalMs: Math.max(10, f['progress-interval-ms'] as number) } : {}),
       signal: abort.signal,
     });
     if (!once) process.stderr.write(`weir tables: syncing ${topics.join(', ')} (${config.metadataStore === 'redis' ? 'BullMQ workers' : 'in-process'})\n`);
@@ -267,6 +282,16 @@ async function summarize(env: TableEnv, topic: string): Promise<TableSummary | n
   return s;
 }
 
+/** Partitions shown by name in the list's LAST-COMPACTED cell; describe shows every one. */
+const LIST_PARTITIONS_MAX = 8;
+
+/** `partition:last offset compacted` per partition ('-' for none yet), e.g. `0:499 1:-`. */
+function lastCompactedCell(s: TableSummary): string {
+  const cells = s.partitions.slice(0, LIST_PARTITIONS_MAX).map((p) => `${p.partition}:${p.lastCompacted === null ? '-' : p.lastCompacted}`);
+  const more = s.partitions.length - LIST_PARTITIONS_MAX;
+  return cells.join(' ') + (more > 0 ? ` (+${more} more: weir tables describe ${s.topic})` : '');
+}
+
 export function alignTable(header: string[], rows: string[][], rightAlign: boolean[] = []): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (rightAlign[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
@@ -302,13 +327,22 @@ export async function tablesCommand(argv: string[]): Promise<number> {
           const s = await summarize(env, t);
           if (s) summaries.push(s);
         }
-        if (f.json) process.stdout.write(`${JSON.stringify(summaries.map(({ partitions, ...rest }) => ({ ...rest, lag: partitions.reduce((n, p) => n + p.lag, 0) })))}\n`);
+        if (f.json)
+          process.stdout.write(
+            `${JSON.stringify(
+              summaries.map(({ partitions, ...rest }) => ({
+                ...rest,
+                lastCompacted: Object.fromEntries(partitions.map((p) => [String(p.partition), p.lastCompacted])),
+                lag: partitions.reduce((n, p) => n + p.lag, 0),
+              })),
+            )}\n`,
+          );
         else
           process.stdout.write(
             alignTable(
-              ['TABLE', 'FILES', 'ROWS', 'BYTES', 'DEAD-LETTERS', 'LAG'],
-              summaries.map((s) => [s.topic, String(s.files), String(s.rows), String(s.bytes), String(s.deadLetters), String(s.partitions.reduce((n, p) => n + p.lag, 0))]),
-              [false, true, true, true, true, true],
+              ['TABLE', 'FILES', 'ROWS', 'BYTES', 'DEAD-LETTERS', 'LAST-COMPACTED', 'LAG'],
+              summaries.map((s) => [s.topic, String(s.files), String(s.rows), String(s.bytes), String(s.deadLetters), lastCompactedCell(s), String(s.partitions.reduce((n, p) => n + p.lag, 0))]),
+              [false, true, true, true, true, false, true],
             ),
           );
         return 0;

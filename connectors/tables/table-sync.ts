@@ -21,8 +21,14 @@ export interface SyncSettings extends PlanSettings {
   retiredGraceMs: number;
   /** How long a file written but never committed (a killed sync's) is seen as one before it is deleted. */
   orphanGraceMs: number;
-  /** Backfill progress: offsets compacted so far of the total to compact (once mode). */
+  /**
+   * Backfill progress: offsets committed to the table so far of the total to compact (once mode),
+   * read from the manifest, so it only counts what is in the table. Called after every round and,
+   * while a round runs, every progressIntervalMs (ranges of a round commit one by one).
+   */
   onProgress?: (done: number, total: number) => void;
+  /** How often progress is read from the manifest during a round (default 250 ms, at least 10). */
+  progressIntervalMs?: number;
   signal?: AbortSignal;
 }
 
@@ -126,24 +132,45 @@ export class TableSync {
     const start = await this.partitions();
     const targets = new Map(start.map((p) => [`${p.topic}/${p.partition}`, p.hwm]));
     const total = start.reduce((n, p) => n + Math.max(0, p.hwm - p.next), 0);
+    const report = this.s.onProgress === undefined ? null : (done: number): void => this.s.onProgress!(Math.min(total, Math.max(0, done)), total);
     for (;;) {
       const now = await this.partitions();
-      const done = now.reduce((n, p) => {
-        const s = start.find((x) => x.topic === p.topic && x.partition === p.partition);
-        return n + (s ? Math.min(p.next, s.hwm) - s.next : 0);
-      }, 0);
-      this.s.onProgress?.(Math.max(0, done), total);
+      report?.(doneOffsets(start, (topic, partition) => now.find((p) => p.topic === topic && p.partition === partition)?.next));
       if (now.every((p) => p.next >= (targets.get(`${p.topic}/${p.partition}`) ?? 0))) {
         // A backfill ends with the same upkeep a continuous sync does between rounds.
         await this.maintain();
         break;
       }
       if (this.s.signal?.aborted) return;
-      const submitted = await this.round(true, targets);
+      const submitted = await this.withProgress(this.round(true, targets), start, report);
       // In Redis mode the work happens in workers (maybe in other processes): wait for them.
       if (submitted === 0 || !this.queue.inProcess) await sleep(Math.min(this.s.pollIntervalMs, 200), this.s.signal);
     }
   }
+
+  /** Awaits `work`, reporting progress from the manifest every progressIntervalMs meanwhile. */
+  private async withProgress<T>(work: Promise<T>, start: PartitionPlan[], report: ((done: number) => void) | null): Promise<T> {
+    if (report === null) return work;
+    let settled = false;
+    const finished = work.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    const interval = Math.max(10, this.s.progressIntervalMs ?? 250);
+    while (!settled) {
+      await Promise.race([finished, sleep(interval)]);
+      if (settled) break;
+      const states = new Map<string, Map<number, number>>();
+      for (const topic of new Set(start.map((p) => p.topic))) states.set(topic, (await this.ctx.manifest.getTable(topic))?.nextOffsets ?? new Map());
+      if (!settled) report(doneOffsets(start, (topic, partition) => states.get(topic)?.get(partition)));
+    }
+    return work;
+  }
+}
+
+/** Offsets compacted since the backfill started: per partition, its next offset now (capped at its target) minus at start. */
+function doneOffsets(start: PartitionPlan[], nextNow: (topic: string, partition: number) => number | undefined): number {
+  return start.reduce((n, s) => n + Math.max(0, Math.min(nextNow(s.topic, s.partition) ?? s.next, s.hwm) - s.next), 0);
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
