@@ -9,12 +9,20 @@
  * Bad SQL: DuckDB's message, exit 1. An unknown topic: one line, exit 1.
  */
 import { isWeirError } from '../../core/errors.js';
+import { SCRATCH_BYTES_MAX_DEFAULT, setScratchBytesMax } from '../../connectors/tables/file-access.js';
 import { runQuery, SqlError, type QueryResult } from '../../connectors/tables/query-engine.js';
 import { flagsHelp, parseFlags, UsageError, type FlagDef } from './flags.js';
 import { alignTable, decodeFlags, openTableEnv, storeFlags } from './tables-command.js';
 
 const queryFlags: Record<string, FlagDef> = {
   output: { type: 'string', default: 'table', oneOf: ['table', 'csv', 'json'], env: false, description: 'result format: table, csv or json' },
+  'scratch-bytes-max': {
+    type: 'bytes',
+    default: SCRATCH_BYTES_MAX_DEFAULT,
+    min: 0,
+    env: false,
+    description: 'with a non-folder object store (S3): table files downloaded for one query at most (a clear error beyond)',
+  },
   'max-rows': { type: 'int', default: 1_000_000, min: 1, max: 100_000_000, env: false, description: 'refuse results with more rows (add a LIMIT)' },
 };
 
@@ -65,6 +73,7 @@ export async function queryCommand(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'weir query needs the SQL as one argument' : `weir query takes the SQL as one argument (quote it), got ${positionals.length}`);
   const env = await openTableEnv(argv, f);
   try {
+    setScratchBytesMax(env.ctx, f['scratch-bytes-max'] as number);
     const result = await runQuery(env.ctx, positionals[0]!, f['max-rows'] as number);
     process.stdout.write(formatResult(result, f.output as string));
     return 0;

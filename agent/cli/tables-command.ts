@@ -19,6 +19,7 @@ import { RedisTableManifestStore } from '../../core/metadata/table-manifest-redi
 import { SqliteTableManifestStore } from '../../core/metadata/table-manifest-sqlite.js';
 import { topicNameError } from '../../core/metadata/topic-name.js';
 import { openTableContext, type TableContext, type TableFormat } from '../../connectors/tables/table-context.js';
+import { SCRATCH_BYTES_MAX_DEFAULT, setScratchBytesMax } from '../../connectors/tables/file-access.js';
 import { TableSync } from '../../connectors/tables/table-sync.js';
 import { AvroValueDecoder, JsonValueDecoder, NoValueDecoder, type AvroFraming, type ValueDecoder } from '../../connectors/tables/value-decoder.js';
 import { BullMQQueue, InProcessQueue, type WorkQueue } from '../../connectors/tables/work-queue.js';
@@ -58,6 +59,13 @@ const syncFlags: Record<string, FlagDef> = {
   workers: { type: 'int', default: 1, min: 1, max: 64, description: 'range jobs run at once by this process (Redis mode)' },
   'lock-duration-ms': { type: 'int', default: 30_000, min: 1000, max: 3_600_000, description: 'Redis mode: a job whose worker died is retried after this long' },
   'duckdb-threads': { type: 'int', default: 1, min: 1, max: 64, description: 'DuckDB threads of this process (1: background work beside the agents; more processes scale it)' },
+  'scratch-bytes-max': {
+    type: 'bytes',
+    default: SCRATCH_BYTES_MAX_DEFAULT,
+    min: 0,
+    env: false,
+    description: 'with a non-folder object store (S3): files downloaded for one merge at most (a larger run is not merged)',
+  },
   progress: { type: 'bool', env: false, description: 'progress bar on stderr during --once (default: when stderr is a terminal)' },
   'progress-interval-ms': { type: 'int', default: 250, min: 0, max: 60_000, env: false, description: 'the progress bar is redrawn at most this often (its last, 100% line always)' },
 };
@@ -210,6 +218,7 @@ async function sync(argv: readonly string[], f: FlagValues, topics: string[]): P
   let queue: WorkQueue | null = null;
   try {
     const { ctx, config } = env;
+    setScratchBytesMax(ctx, f['scratch-bytes-max'] as number);
     queue =
       config.metadataStore === 'redis'
         ? new BullMQQueue(ctx, config.redisUrl!, tableManifestKeys(new RedisKeys('weir')).queuePrefix, { concurrency: f.workers as number, lockDurationMs: f['lock-duration-ms'] as number })

@@ -13,6 +13,7 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isWeirError } from '../../core/errors.js';
 import type { CommittedTableFile, TableFileFormat } from '../../core/metadata/table-manifest.js';
 import { tableFileKey } from '../../core/storage/paths.js';
 import { ident, literal } from './duckdb-session.js';
@@ -75,7 +76,13 @@ export async function mergeSmallFiles(ctx: TableContext, topic: string, s: Merge
   for (const [partition, files] of byPartition) {
     for (const format of ['parquet', 'arrow'] as const) {
       for (const run of findMergeRuns(files, s, format)) {
-        if (await mergeRun(ctx, topic, partition, format, run)) merged++;
+        try {
+          if (await mergeRun(ctx, topic, partition, format, run)) merged++;
+        } catch (e) {
+          // A run too large for the scratch limit (file-access.ts) stays as it is; the table is whole either way.
+          if (!isWeirError(e, 'too_large')) throw e;
+          ctx.log('warn', `not merging ${run.length} files of ${topic}/${partition}: ${e.message}`);
+        }
       }
     }
   }
@@ -122,7 +129,8 @@ async function mergeRun(ctx: TableContext, topic: string, partition: number, for
 
 /** The run's Parquet files as one, through DuckDB: every column cast to the merged type, in offset order. */
 async function mergeParquet(ctx: TableContext, run: CommittedTableFile[], schema: ValueSchema): Promise<Buffer> {
-  const paths = await localFiles(ctx, run.map((f) => f.key));
+  const local = await localFiles(ctx, run, `the ${run.length} files of a merge`);
+  const paths = local.paths;
   const out = join(ctx.tempDir, `merge-${process.pid}-${mergeCounter++}.parquet`);
   try {
     const source = `read_parquet([${paths.map(literal).join(', ')}], union_by_name = true)`;
@@ -133,7 +141,7 @@ async function mergeParquet(ctx: TableContext, run: CommittedTableFile[], schema
     return await readFile(out);
   } finally {
     await rm(out, { force: true });
-    for (const p of paths) if (p.startsWith(ctx.tempDir)) await rm(p, { force: true });
+    await local.release();
   }
 }
 

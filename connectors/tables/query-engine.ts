@@ -61,8 +61,22 @@ async function referencedTables(ctx: TableContext, sql: string): Promise<SqlRefs
 
 let viewCounter = 0;
 
-/** Creates the view `topic` (files ∪ tail) in the session; returns rows in files and in the tail. */
-export async function defineTopicView(ctx: TableContext, topic: string): Promise<{ fileRows: number; tailRows: number }> {
+export interface TopicView {
+  fileRows: number;
+  tailRows: number;
+  /**
+   * Ends the view's hold on scratch space: files downloaded for it (a non-folder object store)
+   * are deleted. Call once the statements over the view are done.
+   */
+  release(): Promise<void>;
+}
+
+/**
+ * Creates the view `topic` (files ∪ tail) in the session; returns rows in files and in the tail.
+ * Only the topic's live data files are fetched (a non-folder store: downloaded, within the
+ * scratch limit of file-access.ts); release() deletes them.
+ */
+export async function defineTopicView(ctx: TableContext, topic: string): Promise<TopicView> {
   const info = await ctx.metadata.getTopic(topic);
   if (info === null) throw new WeirError('not_found', `unknown topic ${JSON.stringify(topic)}`);
   const state = await ctx.manifest.getTable(topic);
@@ -74,15 +88,34 @@ export async function defineTopicView(ctx: TableContext, topic: string): Promise
   // whatever its length (DuckDB keeps the rest within its memory_limit, spilling to the scratch folder).
   const n = viewCounter++;
   const tail = await stageTail(ctx, topic, info.partitions, current, n);
+
+  const parquet = dataFiles.filter((f) => f.format === 'parquet');
+  const local = parquet.length > 0 ? await localFiles(ctx, parquet, `the table files of ${JSON.stringify(topic)}`) : null;
+  try {
+    return await finishView(ctx, topic, n, dataFiles, parquet, local?.paths ?? [], tail, release);
+  } catch (e) {
+    await release();
+    throw e;
+  }
+  async function release(): Promise<void> {
+    await local?.release();
+  }
+}
+
+async function finishView(
+  ctx: TableContext,
+  topic: string,
+  n: number,
+  dataFiles: TableState['files'],
+  parquet: TableState['files'],
+  paths: string[],
+  tail: StagedTail,
+  release: () => Promise<void>,
+): Promise<TopicView> {
   let schema = tail.schema;
   const parts = tail.tables.map((t) => `SELECT * FROM ${t}`);
   const tailRows = tail.rows;
-
-  const parquet = dataFiles.filter((f) => f.format === 'parquet');
-  if (parquet.length > 0) {
-    const paths = await localFiles(ctx, parquet.map((f) => f.key));
-    parts.push(`SELECT * FROM read_parquet([${paths.map(literal).join(', ')}], union_by_name = true)`);
-  }
+  if (paths.length > 0) parts.push(`SELECT * FROM read_parquet([${paths.map(literal).join(', ')}], union_by_name = true)`);
   for (const f of dataFiles.filter((x) => x.format === 'arrow')) {
     schema = mergeSchemas(schema, schemaFromJson(f.schema));
     // DuckDB reads Arrow IPC only through an extension; load these through apache-arrow instead.
@@ -105,7 +138,7 @@ export async function defineTopicView(ctx: TableContext, topic: string): Promise
         `SELECT * FROM (SELECT CAST(NULL AS INTEGER) AS partition, CAST(NULL AS BIGINT) AS "offset", CAST(NULL AS TIMESTAMPTZ) AS "timestamp", CAST(NULL AS BLOB) AS "key", CAST(NULL AS STRUCT("key" VARCHAR, "value" BLOB)[]) AS "headers", CAST(NULL AS BLOB) AS "value") WHERE false`
       : `SELECT ${castList(schema, present)} FROM (${union})`;
   await ctx.duck.run(`CREATE OR REPLACE TEMP VIEW ${ident(topic)} AS ${body}`);
-  return { fileRows: dataFiles.reduce((s, f) => s + f.rowCount, 0), tailRows };
+  return { fileRows: dataFiles.reduce((s, f) => s + f.rowCount, 0), tailRows, release };
 }
 
 /** Rows of the tail staged per DuckDB table (JS decoders): bounds what JS holds at once. */
@@ -187,16 +220,22 @@ async function stageTail(ctx: TableContext, topic: string, partitions: number, s
 
 export async function runQuery(ctx: TableContext, sql: string, maxRows = 1_000_000): Promise<QueryResult> {
   const refs = await referencedTables(ctx, sql);
-  for (const name of refs.tables) {
-    if (refs.ctes.has(name)) continue;
-    if ((await ctx.metadata.getTopic(name)) === null) throw new WeirError('not_found', `unknown topic ${JSON.stringify(name)}`);
-    await defineTopicView(ctx, name);
-  }
+  const views: TopicView[] = [];
   let reader;
   try {
-    reader = await ctx.duck.runAndReadAll(sql);
-  } catch (e) {
-    throw new SqlError((e as Error).message);
+    for (const name of refs.tables) {
+      if (refs.ctes.has(name)) continue;
+      if ((await ctx.metadata.getTopic(name)) === null) throw new WeirError('not_found', `unknown topic ${JSON.stringify(name)}`);
+      views.push(await defineTopicView(ctx, name));
+    }
+    try {
+      reader = await ctx.duck.runAndReadAll(sql);
+    } catch (e) {
+      throw new SqlError((e as Error).message);
+    }
+  } finally {
+    // The result is materialized: the downloaded files are no longer needed.
+    for (const v of views) await v.release();
   }
   const types = reader.columnTypes().map((t) => t.toString());
   if (reader.currentRowCount > maxRows) throw new WeirError('too_large', `the result has more than ${maxRows} rows; add a LIMIT`);
