@@ -94,6 +94,9 @@ async function main(): Promise<void> {
   //    `weir tables sync` runs ranges with in embedded mode (InProcessQueue: as many ranges at once
   //    as the context has lanes, 2 by default; one partition's log scan overlaps another's DuckDB work).
   let t0 = performance.now();
+  // CPU time of this process (all its threads: JS and DuckDB's) for each side: on a shared 2-core
+  // box it varies far less with other work than wall time does.
+  let cpu0 = process.cpuUsage();
   let bytes = 0;
   const phasesMs: Record<string, number> = {};
   const refused: string[] = [];
@@ -113,6 +116,7 @@ async function main(): Promise<void> {
   }
   await queue.settle();
   const oursS = (performance.now() - t0) / 1000;
+  const oursCpu = process.cpuUsage(cpu0);
   if (refused.length > 0) throw new Error(refused.join('; '));
 
   // 2. Baseline: DuckDB's own COPY of the same rows, in its own instance, warmed up, with 1 and
@@ -131,6 +135,7 @@ async function main(): Promise<void> {
   let duckS = Infinity;
   let oldS = Infinity;
   const baselineByThreads: Record<string, string> = {};
+  const baselineCpuMs: Record<number, number> = {};
   const copySettings = `(FORMAT parquet, COMPRESSION ${ctx.settings.compression}, ROW_GROUP_SIZE 122880)`;
   for (const threads of [1, 2]) {
     const { instance, connection } = await openDuckDB({ threads });
@@ -142,8 +147,11 @@ async function main(): Promise<void> {
       // Warm-up: the writer's code paths once, on a slice.
       await connection.run(`COPY (SELECT * FROM same_rows LIMIT 5000) TO '${out}' ${copySettings}`);
       t0 = performance.now();
+      cpu0 = process.cpuUsage();
       await connection.run(`COPY same_rows TO '${out}' ${copySettings}`);
       const s = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      baselineCpuMs[threads] = (cpu.user + cpu.system) / 1000;
       baselineByThreads[`duckdb COPY same rows rows/s, ${threads} thread${threads > 1 ? 's' : ''}`] = fmt(N / s, 0);
       duckS = Math.min(duckS, s);
       // The old baseline, for continuity (docs/benchmarks.md reports both).
@@ -185,6 +193,9 @@ async function main(): Promise<void> {
     'ratio vs old baseline': fmt(oldS / oursS, 2),
     'parquetjs-lite rows/s': fmt(pn / pjsS, 0),
     'weir lanes (ranges at once)': ctx.laneConnections.length,
+    'weir cpu ms (all threads)': fmt((oursCpu.user + oursCpu.system) / 1000, 0),
+    'baseline cpu ms, 1 thread': fmt(baselineCpuMs[1] ?? 0, 0),
+    'cpu ratio (baseline 1 thread / weir)': fmt((baselineCpuMs[1] ?? 0) / ((oursCpu.user + oursCpu.system) / 1000), 2),
     // Summed over ranges; with 2 lanes the ranges overlap, so the sum exceeds the wall time.
     'weir phases ms': Object.entries(phasesMs).map(([k, ms]) => `${k} ${fmt(ms, 0)}`).join(', '),
     'weir parquet MiB': fmt(bytes / 2 ** 20, 1),

@@ -8,12 +8,15 @@
  *  - the JS side only moves bytes: offset, timestamp and the value's bytes (the raw value column
  *    as it is, a BLOB) go to one DuckDB temp table through the appender, a data chunk of 2048 rows
  *    at a time; the key and headers columns appear once a record has some. No scratch file.
- *  - inference is one aggregate pass in C++: `SELECT DISTINCT json_keys(v), json_type(v, '$.*')`
- *    over every row (never a sample: a field that appears once still becomes a column) gives a
- *    handful of distinct (keys, types) shapes, merged in JS with table-schema.ts's lattice. The
- *    same pass finds the unparsable values (json_keys fails: NULL under try()), which are read
- *    back only when there are some. (3-4x cheaper than json_structure / json_group_structure,
- *    which build a structure per row.)
+ *  - inference covers every row (never a sample: a field that appears once still becomes a
+ *    column). Usually it happens during the scan itself (JsonShapes, below: a strict JSON check
+ *    per value in JS that notes the top-level keys and their types, ~4x cheaper than asking
+ *    DuckDB). When a range has a value that check does not fully understand (malformed, not an
+ *    object, an escaped or duplicate key, ...), DuckDB infers in one aggregate pass in C++:
+ *    `SELECT DISTINCT json_keys(v), json_type(v, '$.*')` gives a handful of distinct (keys, types)
+ *    shapes, merged in JS with table-schema.ts's lattice; the same pass finds the unparsable
+ *    values (json_keys fails: NULL under try()), which are read back only when there are some.
+ *    (json_structure / json_group_structure are slower: they build a structure per row.)
  *  - the typed columns are one `json_transform(v, '<struct of the merged schema>')` per row
  *    inside the COPY that writes the Parquet file: one parse, no intermediate table.
  *
@@ -106,6 +109,8 @@ export class JsonStage {
   private sealed = false;
   /** After inferSchema: whether some value failed to parse, and the columns this range's values fill. */
   private inferred: { refused: boolean; schema: ValueSchema } | null = null;
+  /** Inference during the scan (JsonShapes): used unless it gave up on some value. */
+  private readonly shapes = new JsonShapes();
   private minTs = Infinity;
   private maxTs = -Infinity;
   /** Rows staged. */
@@ -145,7 +150,11 @@ export class JsonStage {
     c.keys[i] = keyLength < 0 ? null : data.subarray(keyStart, keyStart + keyLength);
     const value = valueLength < 0 ? null : data.subarray(valueStart, valueStart + valueLength);
     c.values[i] = value;
-    if (value !== null && !isUtf8(value)) (c.fixed ??= [])[i] = value.toString('utf8');
+    // The shape scan also tells whether the value is all ASCII (then valid UTF-8 without asking).
+    if (value !== null && this.shapes.scan(data, valueStart, valueStart + valueLength) !== SHAPE_ASCII && !isUtf8(value)) {
+      (c.fixed ??= [])[i] = value.toString('utf8');
+      this.shapes.giveUp();
+    }
     if (headerCount > 0) (c.headers ??= [])[i] = decodeHeaders(data, headersAt, headerCount, recordEnd);
     this.rows++;
     this.payloadBytes += (keyLength > 0 ? keyLength : 0) + (valueLength > 0 ? valueLength : 0) + 24;
@@ -221,10 +230,25 @@ export class JsonStage {
     this.sealed = true;
   }
 
-  /** The schema of the staged values alone, inferred by DuckDB over every row in one aggregate pass. */
+  /**
+   * The schema of the staged values alone, inferred over every row: from the scan (JsonShapes)
+   * when it understood every value, else by DuckDB in one aggregate pass.
+   */
   async inferSchema(): Promise<ValueSchema> {
     await this.seal();
     if (this.inferred !== null) return this.inferred.schema;
+    this.inferred = this.shapes.ok ? { refused: false, schema: columnsOf(this.shapes.types) } : await this.inferInDuckDB();
+    return this.inferred.schema;
+  }
+
+  /** True when the scan inferred the schema (JsonShapes), false when DuckDB had to (for tests and the bench). */
+  get inferredWhileScanning(): boolean {
+    return this.shapes.ok;
+  }
+
+  /** DuckDB's inference over every staged row (the fallback; public so tests can compare both). */
+  async inferInDuckDB(): Promise<{ refused: boolean; schema: ValueSchema }> {
+    await this.seal();
     // Two parses per value (keys, then their types), a handful of distinct shapes out. A value
     // that does not parse makes json_keys fail: NULL under try(). A value that is not an object
     // has no keys (a top-level array's element types are ignored with them).
@@ -247,19 +271,7 @@ export class JsonStage {
         types.set(field, types.has(field) ? mergeType(types.get(field)!, t) : t);
       });
     }
-    const columns: ValueColumn[] = [];
-    const seen = new Set<string>();
-    for (const [field, t] of types) {
-      if (t === null) continue;
-      const column = columnNameFor(field);
-      // DuckDB names (and struct fields) are case-insensitive: a field differing from an earlier
-      // one only by case stays in the raw value.
-      if (seen.has(column.toLowerCase())) continue;
-      seen.add(column.toLowerCase());
-      columns.push({ name: column, field, type: t });
-    }
-    this.inferred = { refused, schema: { columns } };
-    return this.inferred.schema;
+    return { refused, schema: columnsOf(types) };
   }
 
   /**
@@ -334,6 +346,353 @@ export class JsonStage {
     this.appender = null;
     await this.conn.run(`DROP TABLE IF EXISTS ${this.name}`);
   }
+}
+
+/** The columns of inferred field types: fields only ever null make none; names that collide case-insensitively keep the first. */
+function columnsOf(types: Map<string, ValueType | null>): ValueSchema {
+  const columns: ValueColumn[] = [];
+  const seen = new Set<string>();
+  for (const [field, t] of types) {
+    if (t === null) continue;
+    const column = columnNameFor(field);
+    // DuckDB names (and struct fields) are case-insensitive: a field differing from an earlier
+    // one only by case stays in the raw value.
+    if (seen.has(column.toLowerCase())) continue;
+    seen.add(column.toLowerCase());
+    columns.push({ name: column, field, type: t });
+  }
+  return { columns };
+}
+
+/**
+ * Schema inference while the log is scanned, in JS, without building a value: a strict JSON
+ * (RFC 8259) check of each value that also notes its top-level keys and their JSON types. It
+ * replaces DuckDB's inference pass (`DISTINCT json_keys, json_type` over every row, the range's
+ * second full parse) whenever every value of the range is an object it fully understands; the
+ * first value that is anything else (not an object, a trailing comma, an escaped or duplicate key,
+ * an integer of 19+ digits, a lone surrogate escape, nesting deeper than 64, invalid UTF-8...)
+ * makes it give up for the range, and DuckDB infers as before. Strict JSON is a subset of what
+ * DuckDB's parser (yyjson) accepts and both type numbers alike (no fraction or exponent and within
+ * int64 → an integer), so when it does not give up it finds exactly what DuckDB would: every value
+ * parses (no dead letters) and the same (field, type) pairs. Most values share their predecessor's
+ * keys: those rows cost one byte comparison per key byte, no string and no map lookup.
+ */
+const T_NULL = 0;
+const T_BOOLEAN = 1;
+const T_BIGINT = 2;
+const T_DOUBLE = 3;
+const T_STRING = 4;
+const T_JSON = 5;
+const TYPE_OF_CODE: (ValueType | null)[] = [null, 'boolean', 'bigint', 'double', 'string', 'json'];
+const NESTING_MAX = 64;
+/** scan() results. */
+export const SHAPE_ASCII = 0;
+export const SHAPE_NON_ASCII = 1;
+export const SHAPE_GAVE_UP = -1;
+
+export class JsonShapes {
+  /** Field → merged type, in order of first appearance (null: only ever null so far). */
+  readonly types = new Map<string, ValueType | null>();
+  /** False once a value was outside what this scanner understands: DuckDB must infer. */
+  ok = true;
+  private high = false;
+  private keyStarts = new Int32Array(64);
+  private keyEnds = new Int32Array(64);
+  private keyTypes = new Int8Array(64);
+  /** The previous value's keys (bytes) and their fields, by position. */
+  private readonly lastKeys: Uint8Array[] = [];
+  private readonly lastFields: (FieldShape | undefined)[] = [];
+  private readonly fields = new Map<string, FieldShape>();
+  private rowNo = 0;
+
+  /** Scans data[start, end) (a non-null value). Returns SHAPE_ASCII, SHAPE_NON_ASCII (some byte ≥ 0x80) or SHAPE_GAVE_UP. */
+  scan(data: Uint8Array, start: number, end: number): number {
+    if (!this.ok) return SHAPE_GAVE_UP;
+    this.high = false;
+    const n = this.object(data, start, end);
+    if (n < 0) {
+      this.ok = false;
+      return SHAPE_GAVE_UP;
+    }
+    if (!this.record(data, n)) {
+      this.ok = false;
+      return SHAPE_GAVE_UP;
+    }
+    return this.high ? SHAPE_NON_ASCII : SHAPE_ASCII;
+  }
+
+  /** Gives up for this range (a value the caller found it cannot judge, e.g. invalid UTF-8). */
+  giveUp(): void {
+    this.ok = false;
+  }
+
+  private ws(d: Uint8Array, p: number, end: number): number {
+    while (p < end) {
+      const c = d[p]!;
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+      p++;
+    }
+    return p;
+  }
+
+  /** The top-level object; returns its key count, or -1. */
+  private object(d: Uint8Array, start: number, end: number): number {
+    let p = this.ws(d, start, end);
+    if (p >= end || d[p] !== 0x7b) return -1;
+    p = this.ws(d, p + 1, end);
+    let k = 0;
+    if (p < end && d[p] === 0x7d) {
+      p++;
+    } else {
+      for (;;) {
+        if (p >= end || d[p] !== 0x22) return -1;
+        const ks = p + 1;
+        p = ks;
+        for (;;) {
+          if (p >= end) return -1;
+          const c = d[p]!;
+          if (c === 0x22) break;
+          if (c === 0x5c || c < 0x20) return -1;
+          if (c >= 0x80) this.high = true;
+          p++;
+        }
+        const ke = p;
+        p = this.ws(d, p + 1, end);
+        if (p >= end || d[p] !== 0x3a) return -1;
+        p = this.value(d, this.ws(d, p + 1, end), end, 0);
+        if (p < 0) return -1;
+        if (k === this.keyStarts.length) this.grow();
+        this.keyStarts[k] = ks;
+        this.keyEnds[k] = ke;
+        this.keyTypes[k] = this.lastType;
+        k++;
+        p = this.ws(d, p, end);
+        if (p >= end) return -1;
+        const c = d[p]!;
+        if (c === 0x7d) {
+          p++;
+          break;
+        }
+        if (c !== 0x2c) return -1;
+        p = this.ws(d, p + 1, end);
+      }
+    }
+    if (this.ws(d, p, end) !== end) return -1;
+    return k;
+  }
+
+  private grow(): void {
+    const n = this.keyStarts.length * 2;
+    const s = new Int32Array(n);
+    s.set(this.keyStarts);
+    this.keyStarts = s;
+    const e = new Int32Array(n);
+    e.set(this.keyEnds);
+    this.keyEnds = e;
+    const t = new Int8Array(n);
+    t.set(this.keyTypes);
+    this.keyTypes = t;
+  }
+
+  /** The type code of the last value() read. */
+  private lastType = T_NULL;
+
+  /** A value at d[p]; returns the position after it (or -1) and sets lastType. */
+  private value(d: Uint8Array, p: number, end: number, depth: number): number {
+    if (p >= end) return -1;
+    const c = d[p]!;
+    if (c === 0x22) {
+      this.lastType = T_STRING;
+      return this.string(d, p + 1, end);
+    }
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.number(d, p, end);
+    if (c === 0x74) {
+      this.lastType = T_BOOLEAN;
+      return p + 4 <= end && d[p + 1] === 0x72 && d[p + 2] === 0x75 && d[p + 3] === 0x65 ? p + 4 : -1;
+    }
+    if (c === 0x66) {
+      this.lastType = T_BOOLEAN;
+      return p + 5 <= end && d[p + 1] === 0x61 && d[p + 2] === 0x6c && d[p + 3] === 0x73 && d[p + 4] === 0x65 ? p + 5 : -1;
+    }
+    if (c === 0x6e) {
+      this.lastType = T_NULL;
+      return p + 4 <= end && d[p + 1] === 0x75 && d[p + 2] === 0x6c && d[p + 3] === 0x6c ? p + 4 : -1;
+    }
+    if (c === 0x7b || c === 0x5b) {
+      if (depth >= NESTING_MAX) return -1;
+      const q = c === 0x7b ? this.nestedObject(d, p + 1, end, depth + 1) : this.nestedArray(d, p + 1, end, depth + 1);
+      this.lastType = T_JSON;
+      return q;
+    }
+    return -1;
+  }
+
+  private nestedObject(d: Uint8Array, p: number, end: number, depth: number): number {
+    p = this.ws(d, p, end);
+    if (p < end && d[p] === 0x7d) return p + 1;
+    for (;;) {
+      if (p >= end || d[p] !== 0x22) return -1;
+      p = this.string(d, p + 1, end);
+      if (p < 0) return -1;
+      p = this.ws(d, p, end);
+      if (p >= end || d[p] !== 0x3a) return -1;
+      p = this.value(d, this.ws(d, p + 1, end), end, depth);
+      if (p < 0) return -1;
+      p = this.ws(d, p, end);
+      if (p >= end) return -1;
+      if (d[p] === 0x7d) return p + 1;
+      if (d[p] !== 0x2c) return -1;
+      p = this.ws(d, p + 1, end);
+    }
+  }
+
+  private nestedArray(d: Uint8Array, p: number, end: number, depth: number): number {
+    p = this.ws(d, p, end);
+    if (p < end && d[p] === 0x5d) return p + 1;
+    for (;;) {
+      p = this.value(d, p, end, depth);
+      if (p < 0) return -1;
+      p = this.ws(d, p, end);
+      if (p >= end) return -1;
+      if (d[p] === 0x5d) return p + 1;
+      if (d[p] !== 0x2c) return -1;
+      p = this.ws(d, p + 1, end);
+    }
+  }
+
+  /** A string's body from p (after the opening quote); returns the position after the closing quote, or -1. */
+  private string(d: Uint8Array, p: number, end: number): number {
+    while (p < end) {
+      const c = d[p]!;
+      if (c === 0x22) return p + 1;
+      if (c < 0x20) return -1;
+      if (c === 0x5c) {
+        if (p + 1 >= end) return -1;
+        const e = d[p + 1]!;
+        if (e === 0x75) {
+          let u = 0;
+          for (let i = p + 2; i < p + 6; i++) {
+            if (i >= end) return -1;
+            const h = hexValue(d[i]!);
+            if (h < 0) return -1;
+            u = u * 16 + h;
+          }
+          // Surrogate escapes: pairs and lone halves are judged differently by parsers; DuckDB decides.
+          if (u >= 0xd800 && u <= 0xdfff) return -1;
+          p += 6;
+          continue;
+        }
+        if (e !== 0x22 && e !== 0x5c && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) return -1;
+        p += 2;
+        continue;
+      }
+      if (c >= 0x80) this.high = true;
+      p++;
+    }
+    return -1;
+  }
+
+  /** A number: an integer (no fraction or exponent, at most 18 digits: always within int64) or a double. */
+  private number(d: Uint8Array, p: number, end: number): number {
+    const neg = d[p] === 0x2d;
+    if (neg) p++;
+    if (p >= end) return -1;
+    const first = p;
+    if (d[p] === 0x30) {
+      p++;
+    } else {
+      while (p < end && d[p]! >= 0x30 && d[p]! <= 0x39) p++;
+      if (p === first) return -1;
+    }
+    const digits = p - first;
+    let real = false;
+    if (p < end && d[p] === 0x2e) {
+      real = true;
+      const f = ++p;
+      while (p < end && d[p]! >= 0x30 && d[p]! <= 0x39) p++;
+      if (p === f) return -1;
+    }
+    if (p < end && (d[p] === 0x65 || d[p] === 0x45)) {
+      real = true;
+      p++;
+      if (p < end && (d[p] === 0x2b || d[p] === 0x2d)) p++;
+      const f = p;
+      while (p < end && d[p]! >= 0x30 && d[p]! <= 0x39) p++;
+      // No exponent at all is invalid; 3+ digits may overflow a double (inf): DuckDB decides.
+      if (p === f || p - f > 2) return -1;
+    }
+    if (!real) {
+      // 19+ digits may be beyond int64 (DuckDB then types a DOUBLE); -0 is a parser corner.
+      if (digits > 18 || (neg && digits === 1 && d[first] === 0x30)) return -1;
+      this.lastType = T_BIGINT;
+    } else {
+      this.lastType = T_DOUBLE;
+    }
+    // A number must end at a delimiter (the caller checks which one).
+    return p;
+  }
+
+  /**
+   * Merges a scanned value's keys; false on a duplicate key (parsers differ on those: DuckDB
+   * decides). A key equal to the previous value's key at the same position resolves to its field
+   * without decoding it, and a type the field already had changes nothing (the lattice merge is
+   * idempotent), so a row like its predecessor costs a byte comparison per key byte.
+   */
+  private record(d: Uint8Array, k: number): boolean {
+    const row = ++this.rowNo;
+    for (let i = 0; i < k; i++) {
+      const s = this.keyStarts[i]!;
+      const len = this.keyEnds[i]! - s;
+      let f: FieldShape | undefined = this.lastFields[i];
+      if (f !== undefined) {
+        const key = this.lastKeys[i]!;
+        if (len !== key.length) f = undefined;
+        else {
+          for (let j = 0; j < len; j++) {
+            if (d[s + j] !== key[j]) {
+              f = undefined;
+              break;
+            }
+          }
+        }
+      }
+      if (f === undefined) {
+        const field = Buffer.from(d.buffer, d.byteOffset + s, len).toString('utf8');
+        f = this.fields.get(field);
+        if (f === undefined) {
+          f = { field, mask: 0, row: 0 };
+          this.fields.set(field, f);
+        }
+        this.lastFields[i] = f;
+        this.lastKeys[i] = new Uint8Array(d.subarray(s, s + len));
+      }
+      if (f.row === row) return false;
+      f.row = row;
+      const bit = 1 << this.keyTypes[i]!;
+      if ((f.mask & bit) === 0) {
+        f.mask |= bit;
+        const t = TYPE_OF_CODE[this.keyTypes[i]!]!;
+        const have = this.types.get(f.field);
+        this.types.set(f.field, have === undefined ? t : mergeType(have, t));
+      }
+    }
+    return true;
+  }
+}
+
+interface FieldShape {
+  field: string;
+  /** Bit per type code already merged into the field's type. */
+  mask: number;
+  /** The last row (rowNo) that had the key: a second sighting in one row is a duplicate. */
+  row: number;
+}
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  return -1;
 }
 
 /** Our lattice type for a JSON value type as DuckDB's json_type names it; null for JSON null (no information). */
