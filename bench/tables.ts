@@ -37,6 +37,7 @@ const flags = parseBenchFlags('tables', {
   'query-rows': { default: 10_000_000, description: 'rows of the table the query latencies are measured on' },
   'parquetjs-records': { default: 50_000, description: 'rows written with parquetjs-lite (it is slow)' },
   lanes: { default: 2, description: 'ranges compacted at once (as `weir tables sync` does; 1 = one after another)' },
+  'duckdb-threads': { default: 1, description: "our DuckDB instance's threads (as `weir tables sync --duckdb-threads`, default 1)" },
 });
 
 function row(i: number): Record<string, unknown> {
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
     settings: { format: 'parquet', decoder: new JsonValueDecoder(), columnsMax: 1000, compression: 'zstd' },
     objectsRoot: join(dataDir, 'objects'),
     // As `weir tables sync` runs it (--duckdb-threads 1).
-    duckdb: { threads: 1 },
+    duckdb: { threads: flags['duckdb-threads'] },
     lanes: flags.lanes,
     log: () => undefined,
   });

@@ -53,6 +53,8 @@ import { decodeHeaders, type RecordVisitor } from './log-source.js';
 import { columnNameFor, duckdbType, mergeSchemas, mergeType, type ValueColumn, type ValueSchema, type ValueType } from './table-schema.js';
 
 const CHUNK_ROWS = 2048;
+/** Appends one full data chunk serves (see JsonStage.dataChunk): 32k rows. */
+const CHUNK_REUSES = 16;
 const HEADERS_SQL = 'STRUCT("key" VARCHAR, "value" BLOB)[]';
 const HEADERS_TYPE = new DuckDBListType(new DuckDBStructType(['key', 'value'], [DuckDBVarCharType.instance, DuckDBBlobType.instance]));
 const NO_HEADERS = listValue([]);
@@ -104,6 +106,8 @@ export class JsonStage {
   private chunk: Chunk = newChunk();
   private readonly full: Chunk[] = [];
   private appender: DuckDBAppender | null = null;
+  /** The full data chunk appends reuse (dataChunk()). */
+  private reusable: { chunk: DuckDBDataChunk; columns: number; uses: number } | null = null;
   /** Optional columns of the staged table, in the order they were added. */
   private readonly optional: OptionalColumn[] = [];
   private sealed = false;
@@ -187,7 +191,7 @@ export class JsonStage {
       this.appender = await this.conn.createAppender(this.name);
       this.optional.push(...need);
     }
-    const chunk = DuckDBDataChunk.create([...FIXED_TYPES, ...this.optional.map((col) => OPTIONAL_TYPES[col])], c.n);
+    const chunk = this.dataChunk(c.n);
     const vo = chunk.getColumnVector(0);
     const vt = chunk.getColumnVector(1);
     const vv = chunk.getColumnVector(2);
@@ -218,6 +222,25 @@ export class JsonStage {
     this.appender!.appendDataChunk(chunk);
   }
 
+  /**
+   * A data chunk for n rows of the staged columns. A full one is reused for up to CHUNK_REUSES
+   * appends (the appender copies what it is given, and every row of every column is written
+   * again): fresh native chunks are costly on this VM, and the node-api vector wrappers are kept
+   * with them. Its string heap grows with each reuse, hence the bound. A headers column (a list
+   * vector) is never reused.
+   */
+  private dataChunk(n: number): DuckDBDataChunk {
+    const columns = FIXED_TYPES.length + this.optional.length;
+    const dc = this.reusable;
+    if (n === CHUNK_ROWS && dc !== null && dc.columns === columns && dc.uses < CHUNK_REUSES) {
+      dc.uses++;
+      return dc.chunk;
+    }
+    const chunk = DuckDBDataChunk.create([...FIXED_TYPES, ...this.optional.map((col) => OPTIONAL_TYPES[col])], n);
+    this.reusable = n === CHUNK_ROWS && !this.optional.includes('h') ? { chunk, columns, uses: 1 } : null;
+    return chunk;
+  }
+
   /** Ends staging: the last rows go to DuckDB. */
   async seal(): Promise<void> {
     if (this.sealed) return;
@@ -227,6 +250,7 @@ export class JsonStage {
     this.appender!.flushSync();
     this.appender!.closeSync();
     this.appender = null;
+    this.reusable = null;
     this.sealed = true;
   }
 
@@ -344,6 +368,7 @@ export class JsonStage {
       // already closed
     }
     this.appender = null;
+    this.reusable = null;
     await this.conn.run(`DROP TABLE IF EXISTS ${this.name}`);
   }
 }
