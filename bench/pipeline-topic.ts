@@ -62,7 +62,11 @@ async function preload(client: KafkaClient, topic: string, n: number, partitions
   const p = new Producer(client, { lingerMs: 5, batchBytesMax: 512 * 1024 });
   let kept = 0;
   for (let i = 0; i < n; i++) {
-    const e: Event = { id: i, user: `user-${i % 10_000}`, amount: (i * 7) % 1000, ts: 1_700_000_000_000 + i, tags: ['web', i % 3 === 0 ? 'mobile' : 'desktop'] };
+    // Record i goes to partition i % partitions; the amount comes from the record's place within
+    // its partition, so every partition keeps about half its records. (It was (i * 7) % 1000,
+    // whose parity is i's: with 4 partitions, partitions 0 and 2 kept everything and 1 and 3
+    // nothing, which gave one pipeline thread all the output.)
+    const e: Event = { id: i, user: `user-${i % 10_000}`, amount: (Math.floor(i / partitions) * 7) % 1000, ts: 1_700_000_000_000 + i, tags: ['web', i % 3 === 0 ? 'mobile' : 'desktop'] };
     if (keep(e)) kept++;
     if (i % 1000 === 0) await p.writable();
     p.append(topic, i % partitions, { key: Buffer.from(e.user), value: Buffer.from(JSON.stringify(e)), timestamp: e.ts });
