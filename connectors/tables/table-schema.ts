@@ -113,7 +113,8 @@ export function coerce(v: unknown, t: ValueType): boolean | number | string | nu
     case 'double':
       return typeof v === 'bigint' ? Number(v) : (v as number);
     case 'string':
-      return typeof v === 'string' ? v : stringify(v);
+      // A bigint (an Avro long) reads as its digits, like a number does; not as a JSON string.
+      return typeof v === 'string' ? v : typeof v === 'bigint' ? v.toString() : stringify(v);
     case 'json':
       return stringify(v);
   }
