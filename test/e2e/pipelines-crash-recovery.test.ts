@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { KafkaClient } from '../../core/client/index.js';
 import { startAgent, stopAllAgents, type Agent } from '../helpers/agent-process.js';
-import { closingLines, compiledExample, emittedCounts, expectedCounts, produce, readTopic, until, weirRun, wordCountLines } from './pipelines-support.js';
+import { closingLines, compareResults, compiledExample, emittedCounts, expectedCounts, produce, readTopic, until, weirRun, wordCountLines } from './pipelines-support.js';
 
 const WINDOW_MS = 60_000;
 let agent: Agent;
@@ -58,15 +58,7 @@ describe('pipelines: crash and restart', () => {
     assert.match(second.output(), /started word-count\/1\/p\d \(token \d+\) from checkpoint/);
 
     const got = emittedCounts(await readTopic(client, 'word-counts'));
-    const wrong: string[] = [];
-    let duplicates = 0;
-    for (const [k, values] of got) {
-      const want = expected.get(k);
-      if (want === undefined) wrong.push(`${k}: unexpected ${values.join(',')}`);
-      else if (values.some((v) => v !== want)) wrong.push(`${k}: got ${values.join(',')}, want ${want}`);
-      duplicates += values.length - 1;
-    }
-    for (const k of expected.keys()) if (!got.has(k)) wrong.push(`${k}: missing`);
+    const { wrong, duplicates } = compareResults(got, expected);
     assert.deepEqual(wrong.slice(0, 20), [], `${wrong.length} wrong results`);
     // Duplicates can only be results emitted before the crash and emitted again after it.
     for (const [k, values] of got) if (values.length > 1) assert.ok(beforeCrash.has(k), `${k} duplicated without a crash in between`);

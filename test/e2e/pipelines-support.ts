@@ -179,3 +179,21 @@ export async function until(what: string, cond: () => Promise<boolean> | boolean
     await sleep(everyMs);
   }
 }
+
+/**
+ * Compares emitted window results with the expected ones: every expected key present, every
+ * emitted value equal to the expected one (re-emissions included). `wrong` lists what is not;
+ * `duplicates` counts re-emissions (at-least-once output permits identical ones).
+ */
+export function compareResults(got: Map<string, number[]>, expected: Map<string, number>): { wrong: string[]; duplicates: number } {
+  const wrong: string[] = [];
+  let duplicates = 0;
+  for (const [k, values] of got) {
+    const want = expected.get(k);
+    if (want === undefined) wrong.push(`${k}: unexpected ${values.join(',')}`);
+    else if (values.some((v) => v !== want)) wrong.push(`${k}: got ${values.join(',')}, want ${want}`);
+    duplicates += values.length - 1;
+  }
+  for (const k of expected.keys()) if (!got.has(k)) wrong.push(`${k}: missing`);
+  return { wrong, duplicates };
+}

@@ -17,7 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { KafkaClient } from '../../core/client/index.js';
 import { startAgent, stopAllAgents, type Agent } from '../helpers/agent-process.js';
 import { repoRoot } from '../helpers/repo-root.js';
-import { closingLines, emittedCounts, expectedCounts, produce, readTopic, until, wordCountLines, weirRun } from './pipelines-support.js';
+import { closingLines, compareResults, emittedCounts, expectedCounts, produce, readTopic, until, wordCountLines, weirRun } from './pipelines-support.js';
 
 const WINDOW_MS = 60_000;
 let agent: Agent;
@@ -34,17 +34,6 @@ after(async () => {
   await stopAllAgents();
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-function exactResults(got: Map<string, number[]>, expected: Map<string, number>): string[] {
-  const wrong: string[] = [];
-  for (const [k, values] of got) {
-    const want = expected.get(k);
-    if (want === undefined) wrong.push(`${k}: unexpected ${values.join(',')}`);
-    else if (values.some((v) => v !== want)) wrong.push(`${k}: got ${values.join(',')}, want ${want}`);
-  }
-  for (const k of expected.keys()) if (!got.has(k)) wrong.push(`${k}: missing`);
-  return wrong;
-}
 
 describe('weir run --threads', () => {
   it('word count on 2 threads, then resumed from its checkpoints on 1 thread: exact results', async () => {
@@ -87,7 +76,7 @@ describe('weir run --threads', () => {
     }, 120_000);
     assert.equal(await single.stop(), 0);
     assert.match(single.output(), /started word-count\/1\/p\d \(token \d+\) from checkpoint/);
-    const wrong = exactResults(emittedCounts(await readTopic(client, 'word-counts')), expected);
+    const { wrong } = compareResults(emittedCounts(await readTopic(client, 'word-counts')), expected);
     assert.deepEqual(wrong.slice(0, 20), [], `${wrong.length} wrong results`);
   });
 
