@@ -186,6 +186,9 @@ async function runPipeline(bootstrap: string, n: number, threads: number): Promi
     objectStore: new MemoryObjectStore(),
     workers: 1,
     statsIntervalMs: 1000,
+    // The workers' own log lines (task starts, fetch and coordination errors): rare, and what a
+    // failed or stalled run needs to be understood.
+    log: (line) => console.error(`${new Date().toISOString()} ${line}`),
     worker: { checkpointIntervalMs: 10_000, producer: { lingerMs: 5 } },
   });
   let failed: Error | null = null;
@@ -217,7 +220,7 @@ async function runPipeline(bootstrap: string, n: number, threads: number): Promi
       progress = got;
       progressAt = now;
     } else if (now - progressAt > 60_000) {
-      throw new Error(`pipeline stalled at ${progress} of ${n} records: ${runner.statusLine()} tasks ${JSON.stringify(runner.taskMetrics())}`);
+      throw new Error(`pipeline stalled at ${progress} of ${n} records: ${runner.statusLine()} tasks ${JSON.stringify(runner.taskMetrics())} workers ${JSON.stringify(await runner.diagnostics())}`);
     }
     await new Promise((r) => setTimeout(r, 5));
   }

@@ -97,6 +97,12 @@ export class Producer {
   private producerId = -1n;
   private producerEpoch = -1;
   private idReady: Promise<void> | null = null;
+  /**
+   * Encoding and writing of requests, one drain's requests after another's: requests reach each
+   * broker in the order their batches were taken, so an idempotent partition's sequences arrive
+   * in order (encoding is async; without this a later drain's request could overtake).
+   */
+  private sendChain: Promise<void> = Promise.resolve();
   private readonly writableWaiters: (() => void)[] = [];
   private roundRobin = 0;
   private readonly pool = new BufferPool();
@@ -134,6 +140,25 @@ export class Producer {
   /** Bytes appended and not yet acknowledged. */
   get buffered(): number {
     return this.bufferedBytes;
+  }
+
+  /** What the producer holds and waits on, for a stalled run's diagnostics. */
+  diagnostics(): { bufferedBytes: number; outstandingBatches: number; queuedBatches: number; inFlightBatches: number; draining: boolean; producerId: string; failure: string | null } {
+    let queued = 0;
+    let inFlight = 0;
+    for (const p of this.partitions.values()) {
+      queued += p.queue.length;
+      inFlight += p.inFlight;
+    }
+    return {
+      bufferedBytes: this.bufferedBytes,
+      outstandingBatches: this.outstanding.size,
+      queuedBatches: queued,
+      inFlightBatches: inFlight,
+      draining: this.draining,
+      producerId: String(this.producerId),
+      failure: this.failure?.message ?? null,
+    };
   }
 
   /** Resolves when the buffer is below bufferBytesMax (at once if it is). */
@@ -313,9 +338,13 @@ export class Producer {
         else nextLingerMs = Math.min(nextLingerMs, this.o.lingerMs - age);
       }
     }
-    // Take sendable batches per leader, partitions in order, up to the in-flight bound.
-    const byLeader = new Map<number, Batch[]>();
+    // Take sendable batches per leader, partitions in order, up to the in-flight bound. The k-th
+    // batch taken from a partition goes into round k: a Produce request carries at most one batch
+    // per partition (the answer has one entry per partition, so two batches of one partition in
+    // one request could not be told apart), and rounds go out in order.
+    const byLeader = new Map<number, Batch[][]>();
     for (const p of this.partitions.values()) {
+      let round = 0;
       while (p.queue.length > 0 && p.inFlight < this.o.maxInFlightPerPartition) {
         let leader: number;
         try {
@@ -328,54 +357,87 @@ export class Producer {
         }
         const b = p.queue.shift()!;
         p.inFlight++;
-        let l = byLeader.get(leader);
-        if (l === undefined) byLeader.set(leader, (l = []));
-        l.push(b);
+        // Sequences are assigned here, synchronously and in the partition's order, the first time
+        // a batch is taken; a retried batch keeps its own.
+        if (this.o.idempotent && b.baseSequence < 0) {
+          b.baseSequence = p.nextSequence;
+          p.nextSequence = (p.nextSequence + b.builder.count) % 0x80000000;
+        }
+        let rounds = byLeader.get(leader);
+        if (rounds === undefined) byLeader.set(leader, (rounds = []));
+        (rounds[round++] ??= []).push(b);
       }
     }
-    for (const [leader, batches] of byLeader) {
-      // Requests up to requestBytesMax each; sent without awaiting so brokers work in parallel.
-      let chunk: Batch[] = [];
-      let bytes = 0;
-      for (const b of batches) {
-        if (chunk.length > 0 && bytes + b.bytes > this.o.requestBytesMax) {
-          void this.sendRequest(leader, chunk);
-          chunk = [];
-          bytes = 0;
+    for (const [leader, rounds] of byLeader) {
+      // Requests up to requestBytesMax each, round after round.
+      const requests: Batch[][] = [];
+      for (const round of rounds) {
+        let chunk: Batch[] = [];
+        let bytes = 0;
+        for (const b of round) {
+          if (chunk.length > 0 && bytes + b.bytes > this.o.requestBytesMax) {
+            requests.push(chunk);
+            chunk = [];
+            bytes = 0;
+          }
+          chunk.push(b);
+          bytes += b.bytes;
         }
-        chunk.push(b);
-        bytes += b.bytes;
+        if (chunk.length > 0) requests.push(chunk);
       }
-      if (chunk.length > 0) void this.sendRequest(leader, chunk);
+      this.sendInOrder(leader, requests);
     }
     if (nextLingerMs < Infinity) this.kick(Math.max(1, Math.ceil(nextLingerMs)));
+  }
+
+  /**
+   * Encodes the requests' batches, then writes the requests to the leader's connection one after
+   * another without waiting for answers (brokers work on them while the next is written), all
+   * after the previous drain's requests were written (sendChain).
+   */
+  private sendInOrder(leader: number, requests: Batch[][]): void {
+    this.sendChain = this.sendChain.then(async () => {
+      const ready: Batch[][] = [];
+      for (const batches of requests) {
+        try {
+          for (const b of batches) await this.encode(b);
+          ready.push(batches);
+        } catch (e) {
+          for (const b of batches) this.batchFailed(b, e as Error);
+        }
+      }
+      let c: Awaited<ReturnType<KafkaClient['brokerConnection']>>;
+      try {
+        c = await this.client.brokerConnection(leader);
+      } catch (e) {
+        for (const batches of ready) for (const b of batches) this.batchFailed(b, e as Error);
+        void this.drain();
+        return;
+      }
+      // Each call writes its request before returning (the connection queues writes in call order).
+      for (const batches of ready) void this.sendRequest(c, batches);
+    });
   }
 
   private retryLater(): void {
     setTimeout(() => void this.drain(), this.client.options.retryBackoffMs).unref?.();
   }
 
-  private async encode(b: Batch, p: PartitionState): Promise<Buffer> {
+  private async encode(b: Batch): Promise<Buffer> {
     if (b.encoded !== null) return b.encoded;
-    if (this.o.idempotent) {
-      b.baseSequence = p.nextSequence;
-      p.nextSequence = (p.nextSequence + b.builder.count) % 0x80000000;
-    }
     b.encoded = await b.builder.finish(this.producerId, this.producerEpoch, b.baseSequence, this.o.compression);
     b.firstSentAtMs = Date.now();
     return b.encoded;
   }
 
-  private async sendRequest(leader: number, batches: Batch[]): Promise<void> {
+  private async sendRequest(c: Awaited<ReturnType<KafkaClient['brokerConnection']>>, batches: Batch[]): Promise<void> {
     const topics = new Map<string, { index: number; records: Buffer }[]>();
     try {
       for (const b of batches) {
-        const records = await this.encode(b, this.state(b.topic, b.partition));
         let l = topics.get(b.topic);
         if (l === undefined) topics.set(b.topic, (l = []));
-        l.push({ index: b.partition, records });
+        l.push({ index: b.partition, records: b.encoded! });
       }
-      const c = await this.client.brokerConnection(leader);
       const res = await c.request(Produce, 9, {
         transactionalId: null,
         acks: this.o.acks,

@@ -217,6 +217,12 @@ export class PipelineRunner {
     return { recordsIn, recordsOut };
   }
 
+  /** Every worker's diagnostics (PipelineWorker.diagnostics), threads asked now. */
+  async diagnostics(): Promise<Record<string, unknown>[]> {
+    const fromThreads = await Promise.all(this.threads.map((h) => h.rpc.call<Record<string, unknown>[]>('thread.diagnostics').catch((e: Error) => [{ thread: h.index, error: e.message }])));
+    return [...this.workers.map((w) => w.diagnostics()), ...fromThreads.flat()];
+  }
+
   /** Waits until every worker's output written so far is acknowledged. */
   async flush(): Promise<void> {
     await Promise.all([...this.workers.map((w) => w.producer.flush()), ...this.threads.map((h) => h.rpc.call('thread.flush'))]);

@@ -12,7 +12,7 @@
  *
  * Calls the main thread serves: runner.ready(), runner.log(line), runner.failed(message).
  * Calls this thread serves: thread.prepare(), thread.start(), thread.stats(), thread.flush(),
- * thread.totals(), thread.checkpointNow(), thread.stop().
+ * thread.totals(), thread.diagnostics(), thread.checkpointNow(), thread.stop().
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { PortCoordination } from '../../core/coordination/port-coordination.js';
@@ -66,6 +66,7 @@ async function main(): Promise<void> {
     totals: workers.map((w) => ({ pipeline: w.pipelineName, ...w.totals() })),
   }));
   rpc.handle('thread.totals', () => workers.map((w) => ({ pipeline: w.pipelineName, ...w.totals() })));
+  rpc.handle('thread.diagnostics', () => workers.map((w) => w.diagnostics()));
   rpc.handle('thread.flush', async () => void (await Promise.all(workers.map((w) => w.producer.flush()))));
   rpc.handle('thread.checkpointNow', async () => void (await Promise.all(workers.map((w) => w.checkpointNow()))));
   rpc.handle('thread.stop', async () => {

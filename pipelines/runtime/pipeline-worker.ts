@@ -161,6 +161,10 @@ export class PipelineWorker implements MetricsSource {
   private stopping = false;
   private failure: Error | null = null;
   private lastCheckpointMs = 0;
+  /** Where the loop is waiting (diagnostics of a stalled worker), and since when. */
+  private loopAt = 'not started';
+  private loopAtSinceMs = 0;
+  private fetchStartedMs = 0;
   private lastTickMs = 0;
   private bufferedBytes = 0;
   private readonly failedListeners = new Set<(e: Error) => void>();
@@ -322,6 +326,33 @@ export class PipelineWorker implements MetricsSource {
     });
   }
 
+  private at(where: string): void {
+    if (this.loopAt === where) return;
+    this.loopAt = where;
+    this.loopAtSinceMs = Date.now();
+  }
+
+  /**
+   * Where the worker is and what it waits on: the loop's await point and for how long, the fetch
+   * in flight, queued membership ops, buffered input, the producer's state. For a stalled run.
+   */
+  diagnostics(): Record<string, unknown> {
+    const now = Date.now();
+    return {
+      workerId: this.workerId,
+      loopAt: this.loopAt,
+      loopAtForMs: now - this.loopAtSinceMs,
+      fetchInFlightForMs: this.fetchInFlight !== null ? now - this.fetchStartedMs : null,
+      opsQueued: this.ops.length,
+      bufferedBytes: this.bufferedBytes,
+      failure: this.failure?.message ?? null,
+      inputs: [...this.tasks.values()].flatMap((t) =>
+        t.inputs.map((i) => ({ task: t.taskId, input: `${i.topic}/${i.partition}`, fetchOffset: i.fetchOffset, nextOffset: i.nextOffset, buffered: i.count, highWatermark: i.highWatermark })),
+      ),
+      producer: this.producer.diagnostics(),
+    };
+  }
+
   private wake(): void {
     const w = this.wakeLoop;
     this.wakeLoop = null;
@@ -380,6 +411,7 @@ export class PipelineWorker implements MetricsSource {
     this.lastCheckpointMs = this.clock();
     while (!this.stopping || this.ops.length > 0) {
       if (this.failure) throw this.failure;
+      this.at('ops');
       while (this.ops.length > 0) await this.runOp(this.ops.shift()!);
       if (this.stopping) break;
       this.startFetch();
@@ -394,13 +426,17 @@ export class PipelineWorker implements MetricsSource {
         }
       }
       if (now - this.lastCheckpointMs >= this.o.checkpointIntervalMs) {
+        this.at('checkpoint');
         await this.checkpoint([...this.tasks.values()]);
         this.lastCheckpointMs = this.clock();
       }
       if (pushed) {
+        this.at('producer writable');
         await this.producer.writable();
+        this.at('yield');
         await new Promise<void>((r) => setImmediate(r));
       } else {
+        this.at('idle');
         await new Promise<void>((resolve) => {
           this.wakeLoop = resolve;
           setTimeout(() => this.wake(), Math.min(50, this.o.tickIntervalMs)).unref();
@@ -560,6 +596,7 @@ export class PipelineWorker implements MetricsSource {
     if (want.length === 0 || !needed) return;
     // The broker answers at once when any asked partition has data, so a long poll only waits
     // when there is nothing to read anyway.
+    this.fetchStartedMs = Date.now();
     this.fetchInFlight = this.fetcher
       .fetchColumns(
         want.map((w) => ({ topic: w.input.topic, partition: w.input.partition, offset: w.input.fetchOffset, maxBytes: w.maxBytes })),
