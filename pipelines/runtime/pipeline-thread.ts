@@ -61,11 +61,9 @@ async function main(): Promise<void> {
   }
   rpc.handle('thread.prepare', async () => void (await Promise.all(workers.map((w) => w.prepare()))));
   rpc.handle('thread.start', async () => void (await Promise.all(workers.map((w) => w.start()))));
-  rpc.handle('thread.stats', (): ThreadStats => ({
-    taskMetrics: workers.flatMap((w) => w.taskMetrics()),
-    totals: workers.map((w) => ({ pipeline: w.pipelineName, ...w.totals() })),
-  }));
-  rpc.handle('thread.totals', () => workers.map((w) => ({ pipeline: w.pipelineName, ...w.totals() })));
+  const totals = (): ThreadStats['totals'] => workers.map((w) => ({ pipeline: w.pipelineName, ...w.totals() }));
+  rpc.handle('thread.stats', (): ThreadStats => ({ taskMetrics: workers.flatMap((w) => w.taskMetrics()), totals: totals() }));
+  rpc.handle('thread.totals', totals);
   rpc.handle('thread.diagnostics', () => workers.map((w) => w.diagnostics()));
   rpc.handle('thread.flush', async () => void (await Promise.all(workers.map((w) => w.producer.flush()))));
   rpc.handle('thread.checkpointNow', async () => void (await Promise.all(workers.map((w) => w.checkpointNow()))));
