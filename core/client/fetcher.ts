@@ -18,7 +18,7 @@ import { BATCH_HEADER_BYTES } from '../records/batch.js';
 import { RecordColumns } from './record-columns.js';
 import { WeirError } from '../errors.js';
 import { checkCode, isRetriable, KafkaCode, KafkaError } from './kafka-error.js';
-import type { KafkaClient } from './kafka-client.js';
+import type { ConnectionLane, KafkaClient } from './kafka-client.js';
 
 export interface FetchPosition {
   topic: string;
@@ -59,6 +59,12 @@ export interface FetcherOptions {
   decompressedBytesMax?: number;
   /** 0 read_uncommitted (default), 1 read_committed. */
   isolationLevel?: 0 | 1;
+  /**
+   * The broker connections this fetcher's long polls go on (default 'fetch': apart from produces
+   * and commits). Give a second fetcher on the same client its own, so neither waits behind the
+   * other's long poll.
+   */
+  lane?: ConnectionLane;
 }
 
 export class Fetcher {
@@ -68,7 +74,7 @@ export class Fetcher {
     readonly client: KafkaClient,
     options: FetcherOptions = {},
   ) {
-    this.o = { maxWaitMs: 500, minBytes: 1, maxBytes: 16 * 1024 * 1024, partitionBytesMax: 4 * 1024 * 1024, decompressedBytesMax: 128 * 1024 * 1024, isolationLevel: 0, ...options };
+    this.o = { maxWaitMs: 500, minBytes: 1, maxBytes: 16 * 1024 * 1024, partitionBytesMax: 4 * 1024 * 1024, decompressedBytesMax: 128 * 1024 * 1024, isolationLevel: 0, lane: 'fetch', ...options };
   }
 
   /**
@@ -113,7 +119,7 @@ export class Fetcher {
     }
     let res;
     try {
-      const c = await this.client.brokerConnection(leader);
+      const c = await this.client.brokerConnection(leader, this.o.lane);
       res = await c.request(
         Fetch,
         12,

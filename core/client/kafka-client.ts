@@ -42,6 +42,13 @@ export interface KafkaClientOptions {
   responseBytesMax?: number;
 }
 
+/**
+ * Which of a broker's connections a request goes on (see KafkaClient.connection): 'default' for
+ * metadata, offsets and group requests, 'produce' for Produce, 'fetch' for a Fetcher's long polls
+ * (a second Fetcher on the same client names its own lane, so their long polls do not queue).
+ */
+export type ConnectionLane = 'default' | 'produce' | 'fetch' | `fetch-${string}`;
+
 export interface BrokerInfo {
   nodeId: number;
   host: string;
@@ -110,10 +117,17 @@ export class KafkaClient {
   // ---------------------------------------------------------------------------------------------
   // Connections
 
-  /** A connection to host:port, opened once and reopened after it fails. */
-  async connection(host: string, port: number): Promise<BrokerConnection> {
+  /**
+   * A connection to host:port, opened once and reopened after it fails. `lane` picks one of
+   * several connections to the same broker: a broker answers each connection's requests in
+   * order, so a Fetch long-polling for maxWaitMs would hold back every Produce answer, offset
+   * commit and metadata request queued behind it on a shared connection. Fetches and produces
+   * therefore get their own connections (as franz-go does; Java's producer and consumer are
+   * separate clients and so separate connections anyway).
+   */
+  async connection(host: string, port: number, lane: ConnectionLane = 'default'): Promise<BrokerConnection> {
     if (this.closed) throw new WeirError('unavailable', 'client closed', { retriable: false });
-    const key = `${host}:${port}`;
+    const key = `${host}:${port}/${lane}`;
     let p = this.connections.get(key);
     if (p !== undefined) {
       const c = await p.catch(() => null);
@@ -155,14 +169,14 @@ export class KafkaClient {
     throw last instanceof Error ? last : new KafkaError(KafkaCode.NETWORK_EXCEPTION, 'no broker reachable');
   }
 
-  async brokerConnection(nodeId: number): Promise<BrokerConnection> {
+  async brokerConnection(nodeId: number, lane: ConnectionLane = 'default'): Promise<BrokerConnection> {
     let b = this.brokers.get(nodeId);
     if (b === undefined) {
       await this.refreshMetadata();
       b = this.brokers.get(nodeId);
       if (b === undefined) throw new KafkaError(KafkaCode.LEADER_NOT_AVAILABLE, `broker ${nodeId} is not in the cluster metadata`);
     }
-    return this.connection(b.host, b.port);
+    return this.connection(b.host, b.port, lane);
   }
 
   /** Runs `attempt` until it succeeds or fails with a non-retriable error, refreshing routing between tries. */

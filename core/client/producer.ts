@@ -408,7 +408,7 @@ export class Producer {
       }
       let c: Awaited<ReturnType<KafkaClient['brokerConnection']>>;
       try {
-        c = await this.client.brokerConnection(leader);
+        c = await this.client.brokerConnection(leader, 'produce');
       } catch (e) {
         for (const batches of ready) for (const b of batches) this.batchFailed(b, e as Error);
         void this.drain();

@@ -500,7 +500,7 @@ export class PipelineWorker implements MetricsSource {
     const spec = stage.tables.find((t) => t.name === name)!;
     let t = this.tables.get(name);
     if (t === undefined) {
-      t = new TopicTable(spec, this.client, new Fetcher(this.client, { maxWaitMs: 500 }));
+      t = new TopicTable(spec, this.client, new Fetcher(this.client, { maxWaitMs: 500, lane: `fetch-table-${name}` }));
       this.tables.set(name, t);
     }
     await t.start();
