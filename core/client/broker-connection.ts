@@ -150,6 +150,12 @@ export class BrokerConnection {
     return this.send(api, v, body, timeoutMs);
   }
 
+  /** As request, answered as sendFrame does: { body, release } (see sendFrame). */
+  async requestFrame<Req, Res>(api: ApiSpec<Req, Res>, preferredMax: number, body: Req, requiredMin = 0, timeoutMs?: number): Promise<{ body: Res; release: () => void }> {
+    const v = await this.version(api as ApiSpec, preferredMax, requiredMin);
+    return this.sendFrame(api, v, body, timeoutMs);
+  }
+
   /** Sends at exactly `version`. */
   send<Req, Res>(api: ApiSpec<Req, Res>, version: number, body: Req, timeoutMs = this.o.requestTimeoutMs): Promise<Res> {
     return this.enqueue(api, version, body, timeoutMs, false, false) as Promise<Res>;

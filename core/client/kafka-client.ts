@@ -22,6 +22,7 @@ import {
 } from '../protocol/generated/index.js';
 import type { ApiSpec } from '../protocol/types.js';
 import { BrokerConnection } from './broker-connection.js';
+import type { FramePool } from './frame-pool.js';
 import { checkCode, isRetriable, KafkaCode, KafkaError } from './kafka-error.js';
 
 export interface KafkaClientOptions {
@@ -40,6 +41,11 @@ export interface KafkaClientOptions {
   maxInFlightPerConnection?: number;
   /** Largest response frame accepted (default 256 MiB). */
   responseBytesMax?: number;
+  /**
+   * Reused buffers for large response frames whose user hands them back (Fetcher's
+   * pooledFrames); none: every frame spanning TCP chunks is a fresh allocation.
+   */
+  framePool?: FramePool;
 }
 
 /**
@@ -142,6 +148,7 @@ export class KafkaClient {
       requestTimeoutMs: this.options.requestTimeoutMs,
       maxInFlight: this.options.maxInFlightPerConnection,
       responseBytesMax: this.options.responseBytesMax,
+      ...(this.options.framePool ? { framePool: this.options.framePool } : {}),
     });
     this.connections.set(key, p);
     p.catch(() => {

@@ -62,6 +62,13 @@ export interface Serde<T> {
    * runtime encodes as UTF-8 (null: a Kafka null). Must equal serialize() as bytes.
    */
   serializeText?(value: T): string | null;
+  /**
+   * True when what deserialize/deserializeAt return keeps no reference to the bytes given (a
+   * string, a parsed object: not a Buffer view). A runtime may then reuse those bytes' buffer as
+   * soon as the records are deserialized (pooled fetch frames); otherwise it leaves it to the
+   * garbage collector.
+   */
+  readonly copies?: boolean;
 }
 
 /** Bounded keyed state. Keys are any JSON-able values; they are compared by their canonical JSON form. */

@@ -95,3 +95,8 @@ export function fromTopics<M extends Record<string, TopicSerdes>>(topics: M, opt
 export function serdesFor(source: SourceSpec, topic: string): TopicSerdes {
   return source.topicSerdes?.[topic] ?? { key: source.key, value: source.value };
 }
+
+/** Every key and value serde the source reads with, over all its topics. */
+export function allSerdesOf(source: SourceSpec): Serde<unknown>[] {
+  return [source.key, source.value, ...Object.values(source.topicSerdes ?? {}).flatMap((s) => [s.key, s.value])] as Serde<unknown>[];
+}

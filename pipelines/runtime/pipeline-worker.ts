@@ -29,6 +29,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FramePool } from '../../core/client/frame-pool.js';
 import { Fetcher, type FetchedColumns } from '../../core/client/fetcher.js';
 import type { RecordColumns } from '../../core/client/record-columns.js';
 import { KafkaClient } from '../../core/client/kafka-client.js';
@@ -38,7 +39,7 @@ import { WorkerMembership } from '../../core/coordination/membership.js';
 import { WeirError } from '../../core/errors.js';
 import type { ObjectStore } from '../../core/storage/object-store.js';
 import { WATERMARK_HEADER, type CreateTask, type PipelineSpec, type Rec, type RecHeaders, type SinkSpec, type SinkWriter, type SourceSpec, type StageSpec, type TableView, type Task } from '../core/contracts.js';
-import { serdesFor } from '../define/source.js';
+import { allSerdesOf, serdesFor } from '../define/source.js';
 import { createTask as defaultCreateTask } from '../task/task.js';
 import { CheckpointStore, type InputOffset } from './checkpoint-store.js';
 import type { MetricsSource, TaskMetrics } from './metrics.js';
@@ -90,6 +91,8 @@ interface InputState {
   nextOffset: number;
   /** Fetched records, undecoded, oldest chunk first; `at` indexes into chunks[0]. */
   chunks: RecordColumns[];
+  /** Each chunk's release (FetchedColumns.release), called when the chunk has been pushed. */
+  releases: (() => void)[];
   at: number;
   /** Records buffered (over all chunks, from `at`). */
   count: number;
@@ -170,6 +173,8 @@ export class PipelineWorker implements MetricsSource {
   private readonly failedListeners = new Set<(e: Error) => void>();
   private readonly stageHoldSince = new Map<number, number>();
   private readonly alignMaxWaitMs: number;
+  /** Fetch frames come from a FramePool and go back when their records are pushed. */
+  private readonly pooledFrames: boolean;
   /** Counts of tasks that moved away, so per-worker totals never go backwards. */
   private retiredIn = 0;
   private retiredOut = 0;
@@ -189,9 +194,18 @@ export class PipelineWorker implements MetricsSource {
     this.clock = options.clock ?? Date.now;
     this.alignMaxWaitMs = options.alignMaxWaitMs ?? 200;
     this.createTask = options.createTask ?? defaultCreateTask;
-    this.client = new KafkaClient({ brokers: options.brokers, clientId: options.clientId ?? `weir-pipeline-${options.pipeline.name}` });
+    // Fetch frames are reused once their records are pushed when every source serde copies what
+    // it reads (json, string): then no record refers to a frame's bytes (header values are copied
+    // out, see decode), and a thread does not pay for fresh multi-megabyte buffers per fetch.
+    this.pooledFrames = options.pipeline.stages.every((s) => allSerdesOf(s.source).every((sd) => sd.copies === true));
+    this.client = new KafkaClient({
+      brokers: options.brokers,
+      clientId: options.clientId ?? `weir-pipeline-${options.pipeline.name}`,
+      // Free frames kept for reuse: at most a quarter of the fetch buffer bound.
+      ...(this.pooledFrames ? { framePool: new FramePool(Math.floor(this.o.bufferBytesMax / 4)) } : {}),
+    });
     this.producer = new Producer(this.client, { lingerMs: 5, idempotent: true, ...options.producer });
-    this.fetcher = new Fetcher(this.client, { maxWaitMs: this.o.fetchMaxWaitMs, partitionBytesMax: this.o.partitionBufferBytesMax });
+    this.fetcher = new Fetcher(this.client, { maxWaitMs: this.o.fetchMaxWaitMs, partitionBytesMax: this.o.partitionBufferBytesMax, pooledFrames: this.pooledFrames });
     this.checkpoints = new CheckpointStore(options.objectStore, options.pipeline.name);
   }
 
@@ -481,7 +495,9 @@ export class PipelineWorker implements MetricsSource {
     t.task.close();
     for (const i of t.inputs) {
       this.bufferedBytes -= i.bufferBytes;
+      // Dropped unread: their frames go to the garbage collector rather than back to the pool.
       i.chunks = [];
+      i.releases = [];
       i.at = 0;
       i.count = 0;
       i.bufferBytes = 0;
@@ -542,7 +558,7 @@ export class PipelineWorker implements MetricsSource {
     for (const { topic } of inputs) {
       let at = offsets.get(`${topic}\u0000${partition}`);
       if (at === undefined) at = await this.initialOffset(group, stage.source, topic, partition);
-      states.push({ topic, partition, fetchOffset: at, nextOffset: at, chunks: [], at: 0, count: 0, bufferBytes: 0, highWatermark: at, epoch: 0, internal: internalTopics.has(topic) });
+      states.push({ topic, partition, fetchOffset: at, nextOffset: at, chunks: [], releases: [], at: 0, count: 0, bufferBytes: 0, highWatermark: at, epoch: 0, internal: internalTopics.has(topic) });
     }
     this.tasks.set(taskId, {
       lease,
@@ -617,6 +633,7 @@ export class PipelineWorker implements MetricsSource {
     const byKey = new Map(want.map((w) => [`${w.input.topic}\u0000${w.input.partition}`, w]));
     for (const f of got) {
       const w = byKey.get(`${f.topic}\u0000${f.partition}`);
+      if (w === undefined || w.epoch !== w.input.epoch || f.outOfRange) f.release(); // nothing of it is read
       if (w === undefined || w.epoch !== w.input.epoch) continue; // revoked or re-seeked meanwhile
       const i = w.input;
       if (f.error) throw f.error;
@@ -631,9 +648,11 @@ export class PipelineWorker implements MetricsSource {
         continue;
       }
       const cols = f.columns;
-      if (cols.length > 0) {
+      if (cols.length === 0) f.release();
+      else {
         const bytes = cols.payloadBytes + cols.length * RECORD_OVERHEAD_BYTES;
         i.chunks.push(cols);
+        i.releases.push(f.release);
         i.count += cols.length;
         i.bufferBytes += bytes;
         this.bufferedBytes += bytes;
@@ -740,8 +759,15 @@ export class PipelineWorker implements MetricsSource {
     }
     if (i.at >= c.length) {
       i.chunks.shift();
+      // Every record of the chunk is deserialized: nothing refers to its bytes any more.
+      i.releases.shift()!();
       i.at = 0;
     }
+  }
+
+  /** A header value as a Rec keeps it: copied out of a pooled frame, which will be reused. */
+  private headerValue(v: Buffer | null): Buffer | null {
+    return v === null || !this.pooledFrames ? v : Buffer.from(v);
   }
 
   /**
@@ -765,7 +791,7 @@ export class PipelineWorker implements MetricsSource {
         if (i.internal && hs.length === 1 && hs[0]!.key === WATERMARK_HEADER && c.keyLen[k]! < 0 && c.valueLen[k]! < 0) {
           // A watermark mark from an upstream task: the task consumes it (never the operators), so
           // no serdes and no eventTime; it carries no sequence number (marks are idempotent).
-          out.push({ key: null, value: null, timestamp: c.timestamps[k]!, headers: { [WATERMARK_HEADER]: hs[0]!.value }, topic, partition, offset: c.offsets[k]! });
+          out.push({ key: null, value: null, timestamp: c.timestamps[k]!, headers: { [WATERMARK_HEADER]: this.headerValue(hs[0]!.value) }, topic, partition, offset: c.offsets[k]! });
           t.marksIn++;
           continue;
         }
@@ -775,7 +801,7 @@ export class PipelineWorker implements MetricsSource {
         for (const x of hs) {
           if (i.internal && x.key === UPSTREAM_HEADER) upstream = x.value?.toString('utf8') ?? null;
           else if (i.internal && x.key === SEQUENCE_HEADER && x.value?.length === 8) seq = Number(x.value.readBigInt64BE(0));
-          else h[x.key] = x.value;
+          else h[x.key] = this.headerValue(x.value);
         }
         if (upstream !== null && seq >= 0) {
           // A repartition record the upstream task wrote again after restoring its checkpoint

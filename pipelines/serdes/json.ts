@@ -17,6 +17,7 @@ function parse<T>(text: string, bytes: number): T {
 export function json<T = unknown>(): Serde<T> {
   return {
     name: 'json',
+    copies: true,
     serialize(value: T): Buffer | null {
       if (value === null || value === undefined) return null;
       return Buffer.from(JSON.stringify(value), 'utf8');

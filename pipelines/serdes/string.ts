@@ -10,6 +10,7 @@ function checked(value: string): string {
 export function string(): Serde<string> {
   return {
     name: 'string',
+    copies: true,
     serialize(value: string): Buffer | null {
       if (value === null || value === undefined) return null;
       return Buffer.from(checked(value), 'utf8');
