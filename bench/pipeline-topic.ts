@@ -189,7 +189,8 @@ async function runPipeline(bootstrap: string, n: number, threads: number): Promi
     // The workers' own log lines (task starts, fetch and coordination errors): rare, and what a
     // failed or stalled run needs to be understood.
     log: (line) => console.error(`${new Date().toISOString()} ${line}`),
-    worker: { checkpointIntervalMs: 10_000, producer: { lingerMs: 5 } },
+    // The runtime's own producer settings (PIPELINE_LINGER_MS_DEFAULT), as `weir run` uses them.
+    worker: { checkpointIntervalMs: 10_000 },
   });
   let failed: Error | null = null;
   void runner.failed.then((e) => (failed = e));

@@ -15,6 +15,7 @@ import type { ObjectStore } from '../../core/storage/object-store.js';
 import { S3ObjectStore } from '../../core/storage/s3-object-store.js';
 import { loadPipelineFile } from '../../pipelines/runtime/load-pipeline-file.js';
 import { PipelineRunner } from '../../pipelines/runtime/pipeline-runner.js';
+import { PIPELINE_LINGER_MS_DEFAULT } from '../../pipelines/runtime/pipeline-worker.js';
 import { flagsHelp, parseFlags, UsageError, type FlagDef } from './flags.js';
 
 const flags: Record<string, FlagDef> = {
@@ -34,7 +35,7 @@ const flags: Record<string, FlagDef> = {
   'checkpoint-interval-ms': { type: 'int', default: 10_000, min: 100, max: 3_600_000, description: 'how often every task checkpoints' },
   'partition-buffer-bytes': { type: 'bytes', default: 4 * 1024 * 1024, min: 64 * 1024, max: 1024 ** 3, description: 'fetch buffer bound per input partition' },
   'buffer-bytes': { type: 'bytes', default: 64 * 1024 * 1024, min: 1024 * 1024, max: 16 * 1024 ** 3, description: 'fetch buffer bound per worker' },
-  'linger-ms': { type: 'int', default: 5, min: 0, max: 60_000, description: 'producer linger for output topics' },
+  'linger-ms': { type: 'int', default: PIPELINE_LINGER_MS_DEFAULT, min: 0, max: 60_000, description: "producer linger for output topics (Kafka Streams' default; lower it for latency)" },
   'lease-ttl-ms': { type: 'int', default: 10_000, min: 1_000, max: 600_000, description: 'how long a dead worker keeps its tasks before others take them' },
   'metrics-port': { type: 'int', default: -1, min: -1, max: 65535, description: 'serve Prometheus metrics on this port (0: any free port; -1: off)' },
   'metrics-host': { type: 'string', default: '0.0.0.0', description: 'interface for --metrics-port' },
