@@ -4,7 +4,7 @@
  * parquetjs-lite's figure; then `weir query` latency over a large table (count(*), a group-by on
  * a JSON field, a filter on time).
  *
- *   npm run bench -- tables [--records 500000] [--query-rows 10000000] [--parquetjs-records 50000] [--lanes 2]
+ *   npm run bench -- tables [--records 500000] [--query-rows 10000000] [--parquetjs-records 50000] [--lanes 2] [--warm-records -1]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -38,6 +38,7 @@ const flags = parseBenchFlags('tables', {
   'parquetjs-records': { default: 50_000, description: 'rows written with parquetjs-lite (it is slow)' },
   lanes: { default: 2, description: 'ranges compacted at once (as `weir tables sync` does; 1 = one after another)' },
   'duckdb-threads': { default: 1, description: "our DuckDB instance's threads (as `weir tables sync --duckdb-threads`, default 1)" },
+  'warm-records': { default: -1, description: 'records of the untimed warm-up compaction before ours is measured (-1: as many as --records)' },
 });
 
 function row(i: number): Record<string, unknown> {
@@ -75,9 +76,14 @@ async function main(): Promise<void> {
   for (let p = 0; p < topic.partitions; p++) total += (await metadata.getPartitionState('bench', p))!.highWatermark;
   if (total !== N) throw new Error(`expected ${N} records in the topic, found ${total}`);
 
-  // Warm-up, for both sides alike: a long-running connector has its code compiled and DuckDB's
-  // JSON reader loaded. Ours compacts a small topic; DuckDB converts a small file.
-  const warmLines = lines.slice(0, 5000);
+  // Warm-up, for both sides alike: a long-running connector has its code compiled, DuckDB's
+  // JSON reader loaded and its process memory in use already (first touches of fresh pages are
+  // expensive on this VM: a 5000-record warm-up left our side at 1.2 s of CPU per 300k rows, a
+  // full-size one at 0.65 s, docs/benchmarks.md). The baseline is measured warm too: its rows
+  // are loaded and its writer run once before it is timed, in this same process after ours.
+  // Ours compacts another topic of as many records (by default); DuckDB converts that file.
+  const warmRecords = flags['warm-records'] < 0 ? N : Math.min(N, flags['warm-records']);
+  const warmLines = lines.slice(0, warmRecords);
   const warmJsonl = join(RAM_DIR, `weir-bench-tables-warm-${process.pid}.jsonl`);
   writeFileSync(warmJsonl, warmLines.join('\n') + '\n');
   const warm = spawnSync('kcat', ['-b', agent.bootstrap, '-P', '-t', 'bench-warm', '-l', warmJsonl], { stdio: 'inherit' });
