@@ -14,6 +14,9 @@ export function avro<T>(schema: avsc.Schema): Serde<T> {
   const type = avsc.Type.forSchema(schema);
   return {
     name: `avro(${(type as { name?: string }).name ?? type.typeName})`,
+    // avsc (5.7) decodes into fresh values, bytes and fixed included (Tap.readFixed copies into
+    // its own pool), so nothing decoded refers to the input; serdes-copies.test.ts checks it.
+    copies: true,
     serialize(value: T): Buffer | null {
       if (value === null || value === undefined) return null;
       try {
