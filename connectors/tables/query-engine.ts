@@ -18,6 +18,7 @@ import { stageInDuckDB } from './file-writers.js';
 import { growSchema, JsonStage } from './json-stage.js';
 import { readCommitted, scanCommitted } from './log-source.js';
 import { castList } from './merger.js';
+import { allowsPartition, mayMatch, pruningFor, type Pruning } from './query-pruning.js';
 import { RowBatch } from './row-batch.js';
 import { tableSchema, type TableContext } from './table-context.js';
 import { mergeSchemas, schemaFromJson, type ValueSchema } from './table-schema.js';
@@ -26,6 +27,9 @@ import type { TableState } from '../../core/metadata/table-manifest.js';
 export interface QueryResult {
   columns: string[];
   types: string[];
+  /** Table files read, and skipped because the WHERE clause rules them out (query-pruning.ts). */
+  filesRead: number;
+  filesSkipped: number;
   /** JSON-friendly values (DuckDB's own JSON conversion: BIGINTs beyond 2^53 as strings, timestamps as ISO text). */
   rows: unknown[][];
 }
@@ -36,6 +40,8 @@ export class SqlError extends Error {}
 interface SqlRefs {
   tables: Set<string>;
   ctes: Set<string>;
+  /** DuckDB's parse tree of the statements (json_serialize_sql), for pruning. */
+  statements: unknown;
 }
 
 /** Table names the statement reads (from DuckDB's own parser, so quoting and nesting are right). */
@@ -43,7 +49,7 @@ async function referencedTables(ctx: TableContext, sql: string): Promise<SqlRefs
   const reader = await ctx.duck.runAndReadAll(`SELECT json_serialize_sql(${literal(sql)})`);
   const parsed = JSON.parse(String(reader.getRows()[0]![0])) as { error?: boolean; error_message?: string; statements?: unknown[] };
   if (parsed.error) throw new SqlError(parsed.error_message ?? 'invalid SQL');
-  const refs: SqlRefs = { tables: new Set(), ctes: new Set() };
+  const refs: SqlRefs = { tables: new Set(), ctes: new Set(), statements: parsed.statements };
   const walk = (node: unknown): void => {
     if (Array.isArray(node)) return node.forEach(walk);
     if (node === null || typeof node !== 'object') return;
@@ -64,6 +70,9 @@ let viewCounter = 0;
 export interface TopicView {
   fileRows: number;
   tailRows: number;
+  /** Table files the view reads, and those the query's WHERE let it skip (query-pruning.ts). */
+  filesRead: number;
+  filesSkipped: number;
   /**
    * Ends the view's hold on scratch space: files downloaded for it (a non-folder object store)
    * are deleted. Call once the statements over the view are done.
@@ -76,23 +85,26 @@ export interface TopicView {
  * Only the topic's live data files are fetched (a non-folder store: downloaded, within the
  * scratch limit of file-access.ts); release() deletes them.
  */
-export async function defineTopicView(ctx: TableContext, topic: string): Promise<TopicView> {
+export async function defineTopicView(ctx: TableContext, topic: string, pruning: Pruning | null = null): Promise<TopicView> {
   const info = await ctx.metadata.getTopic(topic);
   if (info === null) throw new WeirError('not_found', `unknown topic ${JSON.stringify(topic)}`);
   const state = await ctx.manifest.getTable(topic);
   const current = state !== null && state.topicId === info.id ? state : null;
-  const dataFiles = current?.files.filter((f) => f.kind === 'data') ?? [];
+  const allDataFiles = current?.files.filter((f) => f.kind === 'data') ?? [];
+  // Files the query's WHERE rules out are neither downloaded nor read; the view's columns still
+  // come from every file, so a query's meaning never depends on what was skipped.
+  const dataFiles = pruning === null ? allDataFiles : allDataFiles.filter((f) => mayMatch(pruning, f));
 
   // The tail: from each partition's boundary to the high watermark read now (after the snapshot).
   // It goes into DuckDB temp tables as it is read, so the JS side holds a bounded amount of it
   // whatever its length (DuckDB keeps the rest within its memory_limit, spilling to the scratch folder).
   const n = viewCounter++;
-  const tail = await stageTail(ctx, topic, info.partitions, current, n);
+  const tail = await stageTail(ctx, topic, info.partitions, current, n, pruning);
 
   const parquet = dataFiles.filter((f) => f.format === 'parquet');
   const local = parquet.length > 0 ? await localFiles(ctx, parquet, `the table files of ${JSON.stringify(topic)}`) : null;
   try {
-    return await finishView(ctx, topic, n, dataFiles, parquet, local?.paths ?? [], tail, release);
+    return await finishView(ctx, topic, n, allDataFiles, dataFiles, parquet, local?.paths ?? [], tail, release);
   } catch (e) {
     await release();
     throw e;
@@ -106,6 +118,7 @@ async function finishView(
   ctx: TableContext,
   topic: string,
   n: number,
+  allDataFiles: TableState['files'],
   dataFiles: TableState['files'],
   parquet: TableState['files'],
   paths: string[],
@@ -117,7 +130,6 @@ async function finishView(
   const tailRows = tail.rows;
   if (paths.length > 0) parts.push(`SELECT * FROM read_parquet([${paths.map(literal).join(', ')}], union_by_name = true)`);
   for (const f of dataFiles.filter((x) => x.format === 'arrow')) {
-    schema = mergeSchemas(schema, schemaFromJson(f.schema));
     // DuckDB reads Arrow IPC only through an extension; load these through apache-arrow instead.
     const table = tableFromIPC(await ctx.objects.get(f.key));
     const staged = await stageInDuckDB(ctx.duck, table, schemaFromJson(f.schema));
@@ -126,7 +138,7 @@ async function finishView(
     await ctx.duck.run(`DROP TABLE ${staged.name}`);
     parts.push(`SELECT * FROM ${name}`);
   }
-  for (const f of parquet) schema = mergeSchemas(schema, schemaFromJson(f.schema));
+  for (const f of allDataFiles) schema = mergeSchemas(schema, schemaFromJson(f.schema));
   const union = parts.length === 0 ? null : parts.join(' UNION ALL BY NAME ');
   let present: Set<string> | null = null;
   if (union !== null) {
@@ -134,11 +146,11 @@ async function finishView(
   }
   const body =
     union === null
-      ? // No rows anywhere: an empty relation with the table's columns.
-        `SELECT * FROM (SELECT CAST(NULL AS INTEGER) AS partition, CAST(NULL AS BIGINT) AS "offset", CAST(NULL AS TIMESTAMPTZ) AS "timestamp", CAST(NULL AS BLOB) AS "key", CAST(NULL AS STRUCT("key" VARCHAR, "value" BLOB)[]) AS "headers", CAST(NULL AS BLOB) AS "value") WHERE false`
+      ? // No rows anywhere (or every file pruned): an empty relation with the table's columns.
+        `SELECT ${castList(schema, new Set())} FROM (SELECT CAST(NULL AS INTEGER) AS partition, CAST(NULL AS BIGINT) AS "offset", CAST(NULL AS TIMESTAMPTZ) AS "timestamp", CAST(NULL AS BLOB) AS "key", CAST(NULL AS STRUCT("key" VARCHAR, "value" BLOB)[]) AS "headers", CAST(NULL AS BLOB) AS "value") WHERE false`
       : `SELECT ${castList(schema, present)} FROM (${union})`;
   await ctx.duck.run(`CREATE OR REPLACE TEMP VIEW ${ident(topic)} AS ${body}`);
-  return { fileRows: dataFiles.reduce((s, f) => s + f.rowCount, 0), tailRows, release };
+  return { fileRows: dataFiles.reduce((s, f) => s + f.rowCount, 0), tailRows, filesRead: dataFiles.length, filesSkipped: allDataFiles.length - dataFiles.length, release };
 }
 
 /** Rows of the tail staged per DuckDB table (JS decoders): bounds what JS holds at once. */
@@ -150,10 +162,11 @@ interface StagedTail {
   rows: number;
 }
 
-async function stageTail(ctx: TableContext, topic: string, partitions: number, state: TableState | null, n: number): Promise<StagedTail> {
+async function stageTail(ctx: TableContext, topic: string, partitions: number, state: TableState | null, n: number, pruning: Pruning | null): Promise<StagedTail> {
   const base = tableSchema(state);
   const ranges: { p: number; from: number; end: number }[] = [];
   for (let p = 0; p < partitions; p++) {
+    if (pruning !== null && !allowsPartition(pruning, p)) continue;
     const ps = await ctx.metadata.getPartitionState(topic, p);
     if (ps === null) continue;
     const from = Math.max(state?.nextOffsets.get(p) ?? ps.logStartOffset, ps.logStartOffset);
@@ -226,7 +239,7 @@ export async function runQuery(ctx: TableContext, sql: string, maxRows = 1_000_0
     for (const name of refs.tables) {
       if (refs.ctes.has(name)) continue;
       if ((await ctx.metadata.getTopic(name)) === null) throw new WeirError('not_found', `unknown topic ${JSON.stringify(name)}`);
-      views.push(await defineTopicView(ctx, name));
+      views.push(await defineTopicView(ctx, name, await pruningFor(ctx.duck, refs.statements, name)));
     }
     try {
       reader = await ctx.duck.runAndReadAll(sql);
@@ -251,5 +264,5 @@ export async function runQuery(ctx: TableContext, sql: string, maxRows = 1_000_0
       }
     }
   }
-  return { columns: reader.columnNames(), types, rows };
+  return { columns: reader.columnNames(), types, rows, filesRead: views.reduce((s, v) => s + v.filesRead, 0), filesSkipped: views.reduce((s, v) => s + v.filesSkipped, 0) };
 }
