@@ -4,7 +4,8 @@
  * run into scratch space), and `weir query` answers from the files plus the uncompacted tail with
  * exact counts, sums and max offsets. The files a query downloads are only its topics', they are
  * gone from the scratch folder when it ends, and a --scratch-bytes-max the files do not fit in
- * gets a one-line error and a non-zero exit, downloading nothing.
+ * gets a one-line error and a non-zero exit, downloading nothing. A query on one partition
+ * downloads only that partition's files (query-pruning.ts).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync } from 'node:fs';
@@ -143,5 +144,22 @@ describe('weir tables + weir query on S3', () => {
     const bad = await weirS3(['query', 'SELECT 1', '--scratch-bytes-max', 'lots']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--scratch-bytes-max/);
+  });
+
+  it('a query on one partition downloads only that partition\'s files (pruning, within the scratch bound)', async () => {
+    const described = JSON.parse((await weirS3(['tables', 'describe', 'orders', '--json'])).stdout) as { bytes: number; partitions: { partition: number; bytes: number; rows: number }[] };
+    const p1 = described.partitions.find((p) => p.partition === 1)!;
+    assert.ok(p1.bytes > 0 && p1.bytes < described.bytes);
+    const limit = String(p1.bytes);
+    // Within the bound: only partition 1's files are downloaded (and the tail of partition 1 read).
+    const [q] = await queryJson('SELECT count(*) AS n FROM orders WHERE partition = 1', ['--scratch-bytes-max', limit]);
+    const [all] = await queryJson('SELECT count(*) AS n FROM orders WHERE partition + 0 = 1');
+    assert.deepEqual(q, all);
+    assert.ok((q as { n: number }).n >= p1.rows);
+    assert.deepEqual(leftovers(), []);
+    // The same question in a form nothing can be pruned from needs every file: over the bound.
+    const r = await weirS3(['query', 'SELECT count(*) FROM orders WHERE partition + 0 = 1', '--scratch-bytes-max', limit]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /need \d+ bytes of local scratch space/);
   });
 });
