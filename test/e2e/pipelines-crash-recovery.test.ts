@@ -43,6 +43,17 @@ describe('pipelines: crash and restart', () => {
     // Crash once results are flowing and checkpoints have been written, well before the end.
     await until('first window results', async () => (await client.topicExists('word-counts')) && (await readTopic(client, 'word-counts')).length >= 200, 120_000, 20);
     await first.kill9();
+    // What the killed process got into the log: Produce requests it sent just before dying are
+    // still committed by the agent after its linger (20 ms here), so the output is read once its
+    // end offsets have stopped moving (unchanged across 500 ms, 25 agent lingers).
+    let ends = '';
+    const outputPartitions = (await client.topic('word-counts', true)).partitions.map((p) => p.partition);
+    await until('the killed worker\'s last writes to land', async () => {
+      const now = JSON.stringify([...(await client.listOffsets('word-counts', outputPartitions, 'latest'))]);
+      const settled = now === ends;
+      ends = now;
+      return settled;
+    }, 30_000, 500);
     const beforeCrash = emittedCounts(await readTopic(client, 'word-counts'));
     assert.ok(beforeCrash.size < expected.size, `the crash came after ${beforeCrash.size} of ${expected.size} results: not mid-run`);
     const manifests = readdirSync(join(dataDir, 'pipelines', 'word-count', 'tasks'), { recursive: true }).filter((f) => String(f).includes('manifest-'));
