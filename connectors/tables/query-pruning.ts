@@ -56,6 +56,13 @@ const TIME_TYPES: Record<string, string> = {
   VARCHAR: 'TIMESTAMPTZ',
 };
 
+/** A constant of the query, or a cast of one: its value and (for casts) the target type id. */
+interface Constant {
+  value: unknown;
+  typeId: string;
+  castTo: string | null;
+}
+
 function isNode(x: unknown): x is Node {
   return x !== null && typeof x === 'object' && !Array.isArray(x);
 }
@@ -91,8 +98,7 @@ function columnOf(n: unknown, names: Set<string>): 'partition' | 'offset' | 'tim
   return c === 'partition' || c === 'offset' || c === 'timestamp' ? c : null;
 }
 
-/** A constant, or a cast of one: its value and (for casts) the target type id. */
-function constantOf(n: unknown): { value: unknown; typeId: string; castTo: string | null } | null {
+function constantOf(n: unknown): Constant | null {
   if (!isNode(n)) return null;
   if (n.class === 'CONSTANT' && isNode(n.value)) {
     const v = n.value as { is_null?: boolean; value?: unknown; type?: { id?: string } };
@@ -107,7 +113,7 @@ function constantOf(n: unknown): { value: unknown; typeId: string; castTo: strin
   return null;
 }
 
-function numberOf(c: { value: unknown; typeId: string; castTo: string | null }): number | null {
+function numberOf(c: Constant): number | null {
   if (c.castTo !== null || typeof c.value === 'boolean') return null;
   if (typeof c.value === 'number') return Number.isFinite(c.value) ? c.value : null;
   if (typeof c.value !== 'string') return null;
@@ -118,7 +124,7 @@ function numberOf(c: { value: unknown; typeId: string; castTo: string | null }):
 }
 
 /** A timestamp constant as [floor, ceil] epoch milliseconds, evaluated by DuckDB; null if it is not one. */
-async function instantOf(duck: DuckSession, c: { value: unknown; typeId: string; castTo: string | null }): Promise<[number, number] | null> {
+async function instantOf(duck: DuckSession, c: Constant): Promise<[number, number] | null> {
   const type = TIME_TYPES[(c.castTo ?? c.typeId).toUpperCase()];
   if (type === undefined || typeof c.value !== 'string') return null;
   try {
@@ -146,7 +152,7 @@ export async function pruningFor(duck: DuckSession, statements: unknown, topic: 
   const { select, names } = selects[0]!;
   const p: Pruning = { partitions: null, partitionMin: -Infinity, partitionMax: Infinity, offsetMin: -Infinity, offsetMax: Infinity, timestampMinMs: -Infinity, timestampMaxMs: Infinity };
   let used = false;
-  const bound = async (col: 'partition' | 'offset' | 'timestamp', op: string, c: NonNullable<ReturnType<typeof constantOf>>): Promise<void> => {
+  const bound = async (col: 'partition' | 'offset' | 'timestamp', op: string, c: Constant): Promise<void> => {
     if (col === 'timestamp') {
       const t = await instantOf(duck, c);
       if (t === null) return;
@@ -197,7 +203,7 @@ export async function pruningFor(duck: DuckSession, statements: unknown, topic: 
       const set = new Set(values as number[]);
       p.partitions = p.partitions === null ? set : new Set([...p.partitions].filter((x) => set.has(x)));
       used = true;
-    } else if (term.class === 'BETWEEN' && isNode(term)) {
+    } else if (term.class === 'BETWEEN') {
       const col = columnOf(term.input, names);
       const lo = constantOf(term.lower);
       const hi = constantOf(term.upper);

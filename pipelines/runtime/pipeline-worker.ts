@@ -643,12 +643,15 @@ export class PipelineWorker implements MetricsSource {
     const byKey = new Map(want.map((w) => [`${w.input.topic}\u0000${w.input.partition}`, w]));
     for (const f of got) {
       const w = byKey.get(`${f.topic}\u0000${f.partition}`);
-      if (w === undefined || w.epoch !== w.input.epoch || f.outOfRange) f.release(); // nothing of it is read
-      if (w === undefined || w.epoch !== w.input.epoch) continue; // revoked or re-seeked meanwhile
+      if (w === undefined || w.epoch !== w.input.epoch) {
+        f.release(); // revoked or re-seeked meanwhile: nothing of it is read
+        continue;
+      }
       const i = w.input;
       if (f.error) throw f.error;
       if (f.highWatermark >= 0) i.highWatermark = f.highWatermark;
       if (f.outOfRange) {
+        f.release();
         // Retention deleted what we wanted: like auto.offset.reset=earliest, and loudly.
         const reset = (await this.client.listOffsets(f.topic, [f.partition], 'earliest')).get(f.partition) ?? 0;
         this.log(`${f.topic}/${f.partition}: offset ${i.fetchOffset} out of range, resetting to ${reset}`);
